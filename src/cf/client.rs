@@ -1,0 +1,91 @@
+//! Typed cf calls on top of [`Cf`]: each one checks the exit code, streams cf's lines to
+//! the reporter and applies the configured timeout.
+
+use std::time::Duration;
+
+use super::parse::{self, AppStatus, Target, Version};
+use super::{Cf, CfCommand, CfError, CfOutput};
+use crate::report::{Event, Reporter};
+
+pub struct CfClient<'a> {
+    cf: &'a dyn Cf,
+    reporter: &'a Reporter,
+    /// For every call that does not name its own.
+    pub timeout: Duration,
+}
+
+impl<'a> CfClient<'a> {
+    pub fn new(cf: &'a dyn Cf, reporter: &'a Reporter, timeout: Duration) -> CfClient<'a> {
+        CfClient {
+            cf,
+            reporter,
+            timeout,
+        }
+    }
+
+    /// Runs the command and returns its output whatever the exit code.
+    pub fn run_unchecked(&self, command: &CfCommand, timeout: Duration) -> Result<CfOutput, CfError> {
+        self.cf.run(&command.args, timeout, &|line| {
+            self.reporter.emit(Event::CfLine { line })
+        })
+    }
+
+    /// Runs the command; a non-zero exit is an error carrying cf's output.
+    pub fn run(&self, command: &CfCommand, timeout: Duration) -> Result<CfOutput, CfError> {
+        let out = self.run_unchecked(command, timeout)?;
+        if out.success() {
+            Ok(out)
+        } else {
+            Err(CfError::failed(command, &out))
+        }
+    }
+
+    pub fn version(&self) -> Result<Version, CfError> {
+        let command = CfCommand::new(["version"]);
+        let out = self.run(&command, self.timeout)?;
+        parse::parse_version(&out.stdout).ok_or_else(|| CfError::Failed {
+            command: command.to_string(),
+            status: "output without a version number".into(),
+            output: out.combined,
+        })
+    }
+
+    pub fn target(&self) -> Result<Target, CfError> {
+        let out = self.run(&CfCommand::new(["target"]), self.timeout)?;
+        Ok(parse::parse_target(&out.stdout))
+    }
+
+    /// `None` when the app does not exist.
+    pub fn app(&self, name: &str) -> Result<Option<AppStatus>, CfError> {
+        let command = CfCommand::new(["app", name]);
+        let out = self.run_unchecked(&command, self.timeout)?;
+        if !out.success() {
+            if parse::is_app_not_found(name, &out.combined) {
+                return Ok(None);
+            }
+            return Err(CfError::failed(&command, &out));
+        }
+        match parse::parse_app(&out.stdout) {
+            Some(status) => Ok(Some(status)),
+            None => Err(CfError::Failed {
+                command: command.to_string(),
+                status: "output without a `requested state:` row".into(),
+                output: out.combined,
+            }),
+        }
+    }
+
+    /// The last lines of `cf logs APP --recent`, to show why an app failed; `None` if
+    /// they cannot be had (the failure being reported matters more).
+    pub fn recent_logs(&self, app: &str, lines: usize) -> Option<String> {
+        let command = CfCommand::new(["logs", app, "--recent"]);
+        let out = self.run(&command, self.timeout).ok()?;
+        let all: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("Retrieving logs"))
+            .collect();
+        let tail = &all[all.len().saturating_sub(lines)..];
+        (!tail.is_empty()).then(|| tail.join("\n"))
+    }
+}

@@ -1,0 +1,623 @@
+//! Runs a [`Plan`]: the preflight that observes the current state, the executor that
+//! runs the steps, and the recovery that brings the routes back to a safe state when a
+//! step fails.
+//!
+//! Recovery converges on a target state computed from what cf reports *after* the
+//! failure, not from what the tool believes it did: a cf call can fail although the
+//! server applied it.
+
+use std::thread;
+
+use crate::cf::{CfClient, CfCommand, CfError, Target, Version};
+use crate::config::{Config, OldApp};
+use crate::error::Error;
+use crate::plan::{self, PairState, Plan, RouteRole, Step};
+use crate::report::Reporter;
+use crate::smoke;
+
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub cf: CfClient<'a>,
+    pub reporter: &'a Reporter,
+}
+
+/// What the read-only preflight found.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub version: Version,
+    pub target: Target,
+    pub pair: PairState,
+}
+
+/// Checks that cf runs and is logged in and targeted, and reads both apps. Read-only.
+pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
+    let config = ctx.config;
+    let version = ctx.cf.version().map_err(|e| match e {
+        CfError::Start { .. } => Error::CfMissing(e),
+        other => Error::Environment {
+            message: format!("`cf version` did not work: {other}"),
+            hint: "check that --cf or CF_BIN names the cf CLI".into(),
+        },
+    })?;
+    if version.major < 6 {
+        return Err(Error::Environment {
+            message: format!("cf {} is too old", version.full),
+            hint: "install cf CLI v7 or v8".into(),
+        });
+    }
+    // Independent reads: run them side by side.
+    let (target, pair) = thread::scope(|s| {
+        let target = s.spawn(|| ctx.cf.target());
+        let pair = s.spawn(|| observe_pair(ctx));
+        (
+            target.join().expect("cf target thread"),
+            pair.join().expect("cf app thread"),
+        )
+    });
+    let target = target.map_err(|e| match e {
+        CfError::Failed { ref output, .. } if crate::cf::parse::is_not_logged_in(output) => {
+            Error::Environment {
+                message: "cf is not logged in".into(),
+                hint: "run `cf login` first (in CI: `cf auth` with CF_USERNAME and CF_PASSWORD set, then `cf target -o ORG -s SPACE`)".into(),
+            }
+        }
+        other => Error::Observe(other),
+    })?;
+    let (Some(org), Some(space)) = (&target.org, &target.space) else {
+        return Err(Error::Environment {
+            message: "cf has no org and space targeted".into(),
+            hint: match (&config.cf.org, &config.cf.space) {
+                (Some(o), Some(s)) => format!("run `cf target -o {o} -s {s}`"),
+                _ => "run `cf target -o ORG -s SPACE`".into(),
+            },
+        });
+    };
+    let org_ok = config.cf.org.as_ref().is_none_or(|o| o == org);
+    let space_ok = config.cf.space.as_ref().is_none_or(|s| s == space);
+    if !org_ok || !space_ok {
+        let wanted_org = config.cf.org.as_deref().unwrap_or(org);
+        let wanted_space = config.cf.space.as_deref().unwrap_or(space);
+        return Err(Error::Environment {
+            message: format!(
+                "cf targets org {org} / space {space}, but {} requires org {wanted_org} / space {wanted_space}",
+                config.path.display()
+            ),
+            hint: format!("run `cf target -o {wanted_org} -s {wanted_space}` if that is the right place to deploy"),
+        });
+    }
+    let pair = pair.map_err(Error::Observe)?;
+    Ok(Observed {
+        version,
+        target,
+        pair,
+    })
+}
+
+/// `cf app` for both apps, side by side.
+pub fn observe_pair(ctx: &Context) -> Result<PairState, CfError> {
+    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
+    let (b, g) = thread::scope(|s| {
+        let b = s.spawn(|| ctx.cf.app(blue));
+        let g = s.spawn(|| ctx.cf.app(green));
+        (b.join().expect("cf app thread"), g.join().expect("cf app thread"))
+    });
+    Ok(PairState {
+        blue: (blue.clone(), b?),
+        green: (green.clone(), g?),
+    })
+}
+
+/// The files the push needs: missing ones are a configuration error, found before any
+/// change.
+pub fn check_push_files(config: &Config) -> Result<(), Error> {
+    let p = &config.push;
+    let files = p
+        .path
+        .iter()
+        .map(|f| ("push.path", f))
+        .chain(p.manifest.iter().map(|f| ("push.manifest", f)))
+        .chain(p.vars_files.iter().map(|f| ("push.vars-files", f)));
+    for (key, file) in files {
+        if !file.exists() {
+            return Err(Error::Environment {
+                message: format!("{key} names {}, which does not exist", file.display()),
+                hint: format!(
+                    "fix {key} in {} (relative paths are relative to that file)",
+                    config.path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// How a deploy ended, when it ended well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub live: String,
+    pub previous: Option<String>,
+    /// A step failed and the switch was completed by the recovery.
+    pub completed_by_recovery: Option<String>,
+}
+
+pub fn execute(ctx: &Context, plan: &Plan, before: &PairState) -> Result<Outcome, Error> {
+    for (index, step) in plan.steps.iter().enumerate() {
+        if let Err(failure) = ctx.reporter.step(&step.to_string(), || run_step(ctx, step)) {
+            return recover(ctx, plan, before, index, failure);
+        }
+    }
+    Ok(Outcome {
+        live: plan.target.clone(),
+        previous: plan.previous.clone(),
+        completed_by_recovery: None,
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+enum StepError {
+    #[error(transparent)]
+    Cf(#[from] CfError),
+    #[error(transparent)]
+    Smoke(#[from] smoke::SmokeError),
+}
+
+fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
+    let config = ctx.config;
+    match step {
+        Step::SmokeCheck { .. } => {
+            smoke::check(&config.smoke, &|line| {
+                ctx.reporter.emit(crate::report::Event::CfLine { line })
+            })?;
+        }
+        Step::EnsureNotLive { app } => {
+            let held: Vec<_> = match ctx.cf.app(app)? {
+                Some(status) => config
+                    .live
+                    .iter()
+                    .filter(|r| status.routes.iter().any(|p| r.matches(p)))
+                    .cloned()
+                    .collect(),
+                None => Vec::new(),
+            };
+            for route in held {
+                ctx.reporter.warn(&format!(
+                    "the push put the live route {route} on {app} (a route in the manifest?); unmapping it before anything else"
+                ));
+                let unmap = Step::UnmapRoute {
+                    app: app.clone(),
+                    route,
+                    role: RouteRole::Live,
+                };
+                run_step(ctx, &unmap)?;
+            }
+        }
+        Step::Push { command, .. } => {
+            ctx.cf.run(command, config.push.timeout)?;
+        }
+        other => {
+            let command = other.command().expect("every other step is one cf command");
+            ctx.cf.run(&command, ctx.cf.timeout)?;
+        }
+    }
+    Ok(())
+}
+
+fn recover(
+    ctx: &Context,
+    plan: &Plan,
+    before: &PairState,
+    failed_index: usize,
+    failure: StepError,
+) -> Result<Outcome, Error> {
+    let failed = &plan.steps[failed_index];
+    let cause = failure.to_string();
+    let logs = match failed {
+        Step::Push { .. } | Step::SmokeCheck { .. } => ctx
+            .cf
+            .recent_logs(&plan.target, 20)
+            .map(|l| {
+                format!(
+                    "\n\nLast lines of `cf logs {} --recent`:\n{}",
+                    plan.target,
+                    crate::cf::indent(&l)
+                )
+            })
+            .unwrap_or_default(),
+        _ => String::new(),
+    };
+    ctx.reporter
+        .warn(&format!("{failed} failed; bringing the routes to a safe state"));
+
+    let (forward, steps) = match observe_pair(ctx) {
+        Ok(now) => {
+            let forward = complete_forward(ctx.config, plan, before, &now, failed_index);
+            (forward, recovery_steps(ctx.config, plan, before, &now, forward))
+        }
+        Err(e) => {
+            ctx.reporter.warn(&format!(
+                "cannot read the apps' state ({e}); recovering from what the deploy did"
+            ));
+            let forward = plan.steps[..=failed_index].iter().any(|s| is_unmap_from_previous(plan, s));
+            (forward, blind_recovery_steps(ctx.config, plan, before, failed_index, forward))
+        }
+    };
+
+    for (j, step) in steps.iter().enumerate() {
+        let label = format!("recover: {step}");
+        if let Err(e) = ctx.reporter.step(&label, || run_step(ctx, step)) {
+            return Err(Error::Unsafe {
+                step: failed.to_string(),
+                cause,
+                recovery: e.to_string(),
+                commands: steps[j..].iter().filter_map(Step::command).collect(),
+            });
+        }
+    }
+
+    if forward {
+        ctx.reporter.warn(&format!(
+            "{failed} failed ({}), but {} already held every live route and had passed its check: the switch was completed",
+            first_line(&cause),
+            plan.target
+        ));
+        return Ok(Outcome {
+            live: plan.target.clone(),
+            previous: plan.previous.clone(),
+            completed_by_recovery: Some(failed.to_string()),
+        });
+    }
+    let live = match &plan.previous {
+        Some(old) => format!("{old} still serves the live route, and {} is stopped.", plan.target),
+        None => format!(
+            "this was the first deploy: {} is stopped and holds no live route.",
+            plan.target
+        ),
+    };
+    Err(Error::DeployFailed {
+        step: failed.to_string(),
+        cause,
+        live,
+        logs,
+    })
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
+    matches!(step, Step::UnmapRoute { app, role: RouteRole::Live, .. } if Some(app) == plan.previous.as_ref())
+}
+
+/// Whether to finish the switch instead of undoing it: only once the new version holds
+/// every live route, is started, has passed its check, and — if there was a previous
+/// app — that app has already lost a live route (so undoing would move live traffic
+/// twice more, to an app that was on its way out).
+pub fn complete_forward(
+    config: &Config,
+    plan: &Plan,
+    before: &PairState,
+    now: &PairState,
+    failed_index: usize,
+) -> bool {
+    let target = &plan.target;
+    let target_ready = now.get(target).is_some_and(|s| s.started())
+        && config.live.iter().all(|r| now.holds(target, r));
+    let last_live_map = plan
+        .steps
+        .iter()
+        .rposition(|s| matches!(s, Step::MapRoute { role: RouteRole::Live, .. }));
+    let checked_and_mapped = last_live_map.is_some_and(|i| failed_index > i);
+    if !target_ready || !checked_and_mapped {
+        return false;
+    }
+    match &plan.previous {
+        None => true,
+        Some(old) => config
+            .live
+            .iter()
+            .any(|r| before.holds(old, r) && !now.holds(old, r)),
+    }
+}
+
+/// The steps from the observed state `now` to a safe one: the previous app serving what
+/// it served before (restore), or the new app serving everything (forward). Mapping
+/// always comes before unmapping, so no live route is ever left without an app.
+pub fn recovery_steps(
+    config: &Config,
+    plan: &Plan,
+    before: &PairState,
+    now: &PairState,
+    forward: bool,
+) -> Vec<Step> {
+    let target = &plan.target;
+    let mut steps = Vec::new();
+    let unmap_staging = |steps: &mut Vec<Step>| {
+        if now.holds(target, &config.staging) {
+            steps.push(Step::UnmapRoute {
+                app: target.clone(),
+                route: config.staging.clone(),
+                role: RouteRole::Staging,
+            });
+        }
+    };
+    if forward {
+        for route in &config.live {
+            if !now.holds(target, route) {
+                steps.push(Step::MapRoute {
+                    app: target.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                });
+            }
+        }
+        if let Some(old) = &plan.previous {
+            for route in &config.live {
+                if now.holds(old, route) {
+                    steps.push(Step::UnmapRoute {
+                        app: old.clone(),
+                        route: route.clone(),
+                        role: RouteRole::Live,
+                    });
+                }
+            }
+        }
+        unmap_staging(&mut steps);
+        if let Some(old) = &plan.previous {
+            match (config.old_app, now.get(old)) {
+                (OldApp::Stop, Some(s)) if s.started() => steps.push(Step::Stop { app: old.clone() }),
+                (OldApp::Delete, Some(_)) => steps.push(Step::Delete { app: old.clone() }),
+                _ => {}
+            }
+        }
+    } else {
+        if let Some(old) = &plan.previous {
+            if now.get(old).is_some_and(|s| !s.started()) {
+                steps.push(Step::Start { app: old.clone() });
+            }
+            for route in &config.live {
+                if before.holds(old, route) && !now.holds(old, route) {
+                    steps.push(Step::MapRoute {
+                        app: old.clone(),
+                        route: route.clone(),
+                        role: RouteRole::Live,
+                    });
+                }
+            }
+        }
+        for route in &config.live {
+            if now.holds(target, route) {
+                steps.push(Step::UnmapRoute {
+                    app: target.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                });
+            }
+        }
+        unmap_staging(&mut steps);
+        if now.get(target).is_some_and(|s| s.started()) {
+            steps.push(Step::Stop { app: target.clone() });
+        }
+    }
+    steps
+}
+
+/// When cf cannot even report the apps' state: every command the deploy attempted may
+/// have taken effect, so undo (or finish) all of them. Map and unmap are idempotent.
+fn blind_recovery_steps(
+    config: &Config,
+    plan: &Plan,
+    before: &PairState,
+    failed_index: usize,
+    forward: bool,
+) -> Vec<Step> {
+    let attempted = &plan.steps[..=failed_index];
+    let mut steps = Vec::new();
+    let target = &plan.target;
+    let staging_attempted = attempted
+        .iter()
+        .any(|s| matches!(s, Step::MapRoute { role: RouteRole::Staging, .. }));
+    if forward {
+        steps.extend(config.live.iter().map(|r| Step::MapRoute {
+            app: target.clone(),
+            route: r.clone(),
+            role: RouteRole::Live,
+        }));
+        steps.extend(
+            plan.steps
+                .iter()
+                .filter(|s| is_unmap_from_previous(plan, s))
+                .cloned(),
+        );
+        steps.push(Step::UnmapRoute {
+            app: target.clone(),
+            route: config.staging.clone(),
+            role: RouteRole::Staging,
+        });
+        if let (Some(old), OldApp::Stop) = (&plan.previous, config.old_app) {
+            steps.push(Step::Stop { app: old.clone() });
+        }
+        return steps;
+    }
+    if let Some(old) = &plan.previous {
+        steps.push(Step::Start { app: old.clone() });
+        for route in config.live.iter().filter(|r| before.holds(old, r)) {
+            steps.push(Step::MapRoute {
+                app: old.clone(),
+                route: route.clone(),
+                role: RouteRole::Live,
+            });
+        }
+    }
+    for step in attempted {
+        if let Step::MapRoute {
+            route,
+            role: RouteRole::Live,
+            ..
+        } = step
+        {
+            steps.push(Step::UnmapRoute {
+                app: target.clone(),
+                route: route.clone(),
+                role: RouteRole::Live,
+            });
+        }
+    }
+    if staging_attempted {
+        steps.push(Step::UnmapRoute {
+            app: target.clone(),
+            route: config.staging.clone(),
+            role: RouteRole::Staging,
+        });
+    }
+    steps.push(Step::Stop { app: target.clone() });
+    steps
+}
+
+/// The commands a plan would run, for `--dry-run`.
+pub fn dry_run_lines(plan: &Plan) -> Vec<String> {
+    plan.commands().iter().map(CfCommand::to_string).collect()
+}
+
+pub use plan::plan_deploy;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cf::{AppStatus, RequestedState};
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
+        );
+        Config::parse(&text, Path::new("deploy.toml")).unwrap()
+    }
+
+    fn app(started: bool, routes: &[&str]) -> Option<AppStatus> {
+        Some(AppStatus {
+            requested_state: if started { RequestedState::Started } else { RequestedState::Stopped },
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+            instances: vec![],
+        })
+    }
+
+    fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
+        PairState {
+            blue: ("a".into(), a),
+            green: ("b".into(), b),
+        }
+    }
+
+    fn commands(steps: &[Step]) -> Vec<String> {
+        steps.iter().filter_map(Step::command).map(|c| c.to_string()).collect()
+    }
+
+    fn index_of(plan: &Plan, pred: impl Fn(&Step) -> bool) -> usize {
+        plan.steps.iter().position(pred).unwrap()
+    }
+
+    #[test]
+    fn smoke_failure_restores() {
+        let c = config("");
+        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let smoke = index_of(&plan, |s| matches!(s, Step::SmokeCheck { .. }));
+        let now = pair(app(true, &["live.example.com"]), app(true, &["stg.example.com"]));
+        assert!(!complete_forward(&c, &plan, &before, &now, smoke));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            ["cf unmap-route b example.com --hostname stg", "cf stop b"]
+        );
+    }
+
+    #[test]
+    fn failure_between_map_and_unmap_unmaps_from_the_new_app() {
+        let c = config("");
+        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
+        // The unmap from the old app failed without effect: both hold the live route.
+        let now = pair(
+            app(true, &["live.example.com"]),
+            app(true, &["stg.example.com", "live.example.com"]),
+        );
+        assert!(!complete_forward(&c, &plan, &before, &now, unmap_old));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            [
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop b"
+            ]
+        );
+    }
+
+    #[test]
+    fn unmap_from_old_that_applied_completes_forward() {
+        let c = config("");
+        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
+        let now = pair(app(true, &[]), app(true, &["stg.example.com", "live.example.com"]));
+        assert!(complete_forward(&c, &plan, &before, &now, unmap_old));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &before, &now, true)),
+            ["cf unmap-route b example.com --hostname stg", "cf stop a"]
+        );
+    }
+
+    #[test]
+    fn restore_maps_back_before_unmapping_and_starts_a_stopped_old_app() {
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
+        let before = pair(app(true, &["live.example.com", "www.shop.com"]), app(false, &[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        // Odd state: old lost one route and was stopped, the new app is not started.
+        let now = pair(
+            app(false, &["www.shop.com"]),
+            app(false, &["live.example.com", "www.shop.com"]),
+        );
+        assert!(!complete_forward(&c, &plan, &before, &now, 5));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b shop.com --hostname www",
+            ]
+        );
+    }
+
+    #[test]
+    fn first_deploy_failing_after_the_live_map_completes_forward() {
+        let c = config("");
+        let before = pair(None, None);
+        let plan = plan_deploy(&c, &before).unwrap();
+        let last = plan.steps.len() - 1;
+        let now = pair(app(true, &["live.example.com", "stg.example.com"]), None);
+        assert!(complete_forward(&c, &plan, &before, &now, last));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &before, &now, true)),
+            ["cf unmap-route a example.com --hostname stg"]
+        );
+    }
+
+    #[test]
+    fn blind_restore_undoes_everything_attempted() {
+        let c = config("");
+        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let map_live = index_of(&plan, |s| matches!(s, Step::MapRoute { role: RouteRole::Live, .. }));
+        assert_eq!(
+            commands(&blind_recovery_steps(&c, &plan, &before, map_live, false)),
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop b",
+            ]
+        );
+    }
+}

@@ -1,0 +1,235 @@
+//! The check of the new version on the staging route, before it gets live traffic: an
+//! HTTP GET repeated until the expected answer comes or the time is up, then the user's
+//! smoke command, if any.
+
+use std::time::{Duration, Instant};
+
+use crate::child::{self, ChildError};
+use crate::config::Smoke;
+
+/// The longest a single HTTP attempt may take, so that a hanging router still leaves time
+/// for further attempts.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
+const BODY_LIMIT: u64 = 1024 * 1024;
+const EXCERPT: usize = 300;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SmokeError {
+    #[error("GET {url} did not answer as expected within {}: {last}\n  hint: {hint}", humantime::format_duration(*after))]
+    Http {
+        url: String,
+        after: Duration,
+        /// The last attempt: status and body excerpt, or the connection error.
+        last: String,
+        hint: String,
+    },
+    #[error("the smoke command `{command}` failed ({status}). It said:\n{}", crate::cf::indent(output))]
+    Command {
+        command: String,
+        status: String,
+        output: String,
+    },
+    #[error("the smoke command `{command}` could not be started: {reason}")]
+    CommandStart { command: String, reason: String },
+}
+
+/// What one attempt saw.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Attempt {
+    Passed,
+    Wrong(String),
+}
+
+pub fn check(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), SmokeError> {
+    check_http(smoke, on_line)?;
+    if !smoke.command.is_empty() {
+        run_command(smoke, on_line)?;
+    }
+    Ok(())
+}
+
+fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), SmokeError> {
+    let started = Instant::now();
+    let deadline = started + smoke.timeout;
+    let mut last;
+    loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let attempt_timeout = remaining.clamp(Duration::from_millis(200), ATTEMPT_TIMEOUT);
+        match attempt(smoke, attempt_timeout) {
+            Attempt::Passed => return Ok(()),
+            Attempt::Wrong(what) => {
+                on_line(&format!("GET {}: {what}", smoke.url));
+                last = what;
+            }
+        }
+        if Instant::now() + smoke.interval >= deadline {
+            break;
+        }
+        std::thread::sleep(smoke.interval);
+    }
+    Err(SmokeError::Http {
+        url: smoke.url.clone(),
+        after: started.elapsed(),
+        last,
+        hint: "the new version was not given live traffic; fix it (see its logs above) and deploy again, \
+               or raise smoke.timeout if it only needs longer to start"
+            .to_string(),
+    })
+}
+
+fn attempt(smoke: &Smoke, timeout: Duration) -> Attempt {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(timeout))
+        .build()
+        .into();
+    let mut response = match agent.get(&smoke.url).call() {
+        Ok(r) => r,
+        Err(e) => return Attempt::Wrong(format!("no answer ({e})")),
+    };
+    let status = response.status().as_u16();
+    let body = response
+        .body_mut()
+        .with_config()
+        .limit(BODY_LIMIT)
+        .read_to_string()
+        .unwrap_or_default();
+    if status != smoke.expect_status {
+        return Attempt::Wrong(format!(
+            "status {status} (expected {}), body: {}",
+            smoke.expect_status,
+            excerpt(&body)
+        ));
+    }
+    if let Some(expected) = &smoke.expect_body {
+        if !body.contains(expected.as_str()) {
+            return Attempt::Wrong(format!(
+                "status {status}, but the body does not contain {expected:?}: {}",
+                excerpt(&body)
+            ));
+        }
+    }
+    Attempt::Passed
+}
+
+fn excerpt(body: &str) -> String {
+    let flat: String = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.is_empty() {
+        return "(empty)".to_string();
+    }
+    if flat.chars().count() <= EXCERPT {
+        return format!("{flat:?}");
+    }
+    let cut: String = flat.chars().take(EXCERPT).collect();
+    format!("{cut:?}...")
+}
+
+fn run_command(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), SmokeError> {
+    let command = shell_words::join(&smoke.command);
+    let (program, args) = smoke.command.split_first().expect("checked non-empty");
+    let env = [("SMOKE_URL", smoke.url.as_str())];
+    match child::run(program, args, &env, smoke.timeout, on_line) {
+        Ok(out) if out.success() => Ok(()),
+        Ok(out) => Err(SmokeError::Command {
+            command,
+            status: out.status(),
+            output: out.combined,
+        }),
+        Err(ChildError::Start(e)) => Err(SmokeError::CommandStart {
+            command,
+            reason: e.to_string(),
+        }),
+        Err(ChildError::TimedOut(out)) => Err(SmokeError::Command {
+            command,
+            status: format!(
+                "still running after smoke.timeout = {}, killed",
+                humantime::format_duration(smoke.timeout)
+            ),
+            output: out.combined,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    /// Answers every request with the given responses in turn (the last one repeats).
+    fn server(responses: Vec<(u16, &'static str)>) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/health", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 2048];
+                let _ = stream.read(&mut buf);
+                let (status, body) = responses[i.min(responses.len() - 1)];
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            }
+        });
+        url
+    }
+
+    fn smoke(url: String) -> Smoke {
+        Smoke {
+            enabled: true,
+            url,
+            expect_status: 200,
+            expect_body: None,
+            timeout: Duration::from_secs(5),
+            interval: Duration::from_millis(20),
+            command: vec![],
+        }
+    }
+
+    #[test]
+    fn passes_after_retries() {
+        let s = smoke(server(vec![(503, "starting"), (503, "starting"), (200, "ok")]));
+        check(&s, &|_| {}).unwrap();
+    }
+
+    #[test]
+    fn wrong_body_fails_with_an_excerpt() {
+        let mut s = smoke(server(vec![(200, "version 1")]));
+        s.expect_body = Some("version 2".into());
+        s.timeout = Duration::from_millis(300);
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(e.contains("does not contain \"version 2\": \"version 1\""), "{e}");
+    }
+
+    #[test]
+    fn wrong_status_reports_the_last_status() {
+        let mut s = smoke(server(vec![(500, "boom")]));
+        s.timeout = Duration::from_millis(300);
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(e.contains("status 500 (expected 200), body: \"boom\""), "{e}");
+    }
+
+    #[test]
+    fn nothing_listening() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        drop(listener);
+        let mut s = smoke(url);
+        s.timeout = Duration::from_millis(200);
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(e.contains("no answer"), "{e}");
+    }
+
+    #[test]
+    fn command_gets_the_url_and_its_failure_is_reported() {
+        let mut s = smoke(server(vec![(200, "ok")]));
+        s.command = vec!["sh".into(), "-c".into(), "echo checking $SMOKE_URL; exit 4".into()];
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(e.contains("exit code 4"), "{e}");
+        assert!(e.contains("checking http://127.0.0.1:"), "{e}");
+        s.command = vec!["true".into()];
+        check(&s, &|_| {}).unwrap();
+    }
+}

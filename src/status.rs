@@ -1,0 +1,83 @@
+//! `cf-bluegreen status`: both apps, their state and routes, and which one is live.
+
+use crate::config::Config;
+use crate::plan::{live_app, PairState};
+
+/// The lines `status` prints on stdout.
+pub fn render(config: &Config, pair: &PairState) -> Vec<String> {
+    let width = config.blue.len().max(config.green.len()).max(3);
+    let mut lines = vec![format!("{:width$}  {:11}  ROUTES", "APP", "STATE")];
+    for (name, status) in pair.apps() {
+        let (state, routes) = match status {
+            None => ("missing".to_string(), "(not pushed yet)".to_string()),
+            Some(s) => {
+                let state = match (s.started(), s.instances.len(), s.running_instances()) {
+                    (false, _, _) => "stopped".to_string(),
+                    (true, 0, _) => "started".to_string(),
+                    (true, n, r) => format!("started {r}/{n}"),
+                };
+                let routes = if s.routes.is_empty() {
+                    "-".to_string()
+                } else {
+                    s.routes.join(", ")
+                };
+                (state, routes)
+            }
+        };
+        let mark = if config.live.iter().any(|r| pair.holds(name, r)) {
+            "  <- live"
+        } else {
+            ""
+        };
+        lines.push(format!("{name:width$}  {state:11}  {routes}{mark}"));
+    }
+    lines.push(match live_app(config, pair) {
+        Ok(Some(app)) => {
+            let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
+            format!("live: {app} ({})", urls.join(", "))
+        }
+        Ok(None) => format!(
+            "live: none (no app of the pair holds {}; the next deploy is a first deploy to {})",
+            config.main_live(),
+            config.blue
+        ),
+        Err(_) => format!(
+            "live: both {} and {} hold {} (an interrupted deploy?)",
+            config.blue,
+            config.green,
+            config.main_live()
+        ),
+    });
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cf::{AppStatus, RequestedState};
+    use std::path::Path;
+
+    #[test]
+    fn shows_live_app_and_missing_app() {
+        let c = Config::parse(
+            "[apps]\nblue = \"sinatra_a\"\ngreen = \"sinatra_b\"\n[routes]\ndomain = \"d.eu\"\nlive = \"live\"\nstaging = \"stg\"\n",
+            Path::new("deploy.toml"),
+        )
+        .unwrap();
+        let pair = PairState {
+            blue: (
+                "sinatra_a".into(),
+                Some(AppStatus {
+                    requested_state: RequestedState::Started,
+                    routes: vec!["live.d.eu".into()],
+                    instances: vec!["running".into(), "crashed".into()],
+                }),
+            ),
+            green: ("sinatra_b".into(), None),
+        };
+        let lines = render(&c, &pair);
+        assert_eq!(lines[1], "sinatra_a  started 1/2    live.d.eu  <- live");
+        assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
+        assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");
+    }
+}
