@@ -76,7 +76,7 @@ mod tests {
             green: ("sinatra_b".into(), None),
         };
         let lines = render(&c, &pair);
-        assert_eq!(lines[1], "sinatra_a  started 1/2    live.d.eu  <- live");
+        assert_eq!(lines[1], "sinatra_a  started 1/2  live.d.eu  <- live");
         assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
         assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");
     }
