@@ -210,7 +210,10 @@ mod tests {
     fn timeout_kills_the_process_group() {
         let started = Instant::now();
         // The sleep is a grandchild holding the pipes: killing only the shell would hang.
-        let (r, _) = sh("echo before; sleep 30; echo after", Duration::from_millis(300));
+        let (r, _) = sh(
+            "echo before; sleep 30; echo after",
+            Duration::from_millis(300),
+        );
         match r {
             Err(ChildError::TimedOut(output)) => assert_eq!(output.combined, "before\n"),
             other => panic!("{other:?}"),

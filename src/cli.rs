@@ -21,11 +21,23 @@ use clap::{Parser, Subcommand};
 )]
 pub struct Cli {
     /// The configuration file
-    #[arg(long, global = true, env = "CF_BLUEGREEN_CONFIG", default_value = "deploy.toml", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "CF_BLUEGREEN_CONFIG",
+        default_value = "deploy.toml",
+        value_name = "PATH"
+    )]
     pub config: PathBuf,
 
     /// The cf executable (default: `cf` on PATH)
-    #[arg(long = "cf", global = true, env = "CF_BIN", default_value = "cf", value_name = "PATH")]
+    #[arg(
+        long = "cf",
+        global = true,
+        env = "CF_BIN",
+        default_value = "cf",
+        value_name = "PATH"
+    )]
     pub cf_bin: String,
 
     /// Also show cf's own output

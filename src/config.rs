@@ -339,7 +339,12 @@ impl Config {
 
         // push
         let p = &raw.push;
-        let timeout = duration("push.timeout", p.timeout.as_deref(), DEFAULT_PUSH_TIMEOUT, &mut problem);
+        let timeout = duration(
+            "push.timeout",
+            p.timeout.as_deref(),
+            DEFAULT_PUSH_TIMEOUT,
+            &mut problem,
+        );
         for (i, arg) in p.args.iter().enumerate() {
             let flag = arg.split('=').next().unwrap_or(arg);
             if ROUTE_FLAGS.contains(&flag) {
@@ -361,7 +366,10 @@ impl Config {
                 other => {
                     problem(
                         &format!("push.vars.{k}"),
-                        format!("must be a string, number or boolean, not {}", other.type_str()),
+                        format!(
+                            "must be a string, number or boolean, not {}",
+                            other.type_str()
+                        ),
                     );
                     continue;
                 }
@@ -387,7 +395,10 @@ impl Config {
         let url = match s.url.as_deref().filter(|u| !u.is_empty()) {
             Some(u) => {
                 if !(u.starts_with("http://") || u.starts_with("https://")) {
-                    problem("smoke.url", format!("`{u}` must start with http:// or https://"));
+                    problem(
+                        "smoke.url",
+                        format!("`{u}` must start with http:// or https://"),
+                    );
                 }
                 u.to_string()
             }
@@ -409,20 +420,42 @@ impl Config {
             url,
             expect_status,
             expect_body: s.expect_body.clone().filter(|b| !b.is_empty()),
-            timeout: duration("smoke.timeout", s.timeout.as_deref(), DEFAULT_SMOKE_TIMEOUT, &mut problem),
-            interval: duration("smoke.interval", s.interval.as_deref(), DEFAULT_SMOKE_INTERVAL, &mut problem),
+            timeout: duration(
+                "smoke.timeout",
+                s.timeout.as_deref(),
+                DEFAULT_SMOKE_TIMEOUT,
+                &mut problem,
+            ),
+            interval: duration(
+                "smoke.interval",
+                s.interval.as_deref(),
+                DEFAULT_SMOKE_INTERVAL,
+                &mut problem,
+            ),
             command: s.command.clone(),
         };
 
         // cf
-        let nonempty = |s: &Option<String>| s.as_ref().map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let nonempty = |s: &Option<String>| {
+            s.as_ref()
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
         let cf = CfSettings {
             org: nonempty(&raw.cf.org),
             space: nonempty(&raw.cf.space),
-            timeout: duration("cf.timeout", raw.cf.timeout.as_deref(), DEFAULT_CF_TIMEOUT, &mut problem),
+            timeout: duration(
+                "cf.timeout",
+                raw.cf.timeout.as_deref(),
+                DEFAULT_CF_TIMEOUT,
+                &mut problem,
+            ),
         };
         if cf.space.is_some() && cf.org.is_none() {
-            problem("cf.space", "is set without cf.org; set both or neither".into());
+            problem(
+                "cf.space",
+                "is set without cf.org; set both or neither".into(),
+            );
         }
 
         if !problems.is_empty() {
@@ -483,7 +516,9 @@ fn duration(
         Err(e) => {
             problem(
                 key,
-                format!("`{v}` is not a duration ({e}); write it like \"90s\", \"2m\" or \"1h 30m\""),
+                format!(
+                    "`{v}` is not a duration ({e}); write it like \"90s\", \"2m\" or \"1h 30m\""
+                ),
             );
             default
         }
@@ -525,7 +560,10 @@ fn check_path(key: &str, path: &str, problem: &mut impl FnMut(&str, String)) {
         problem(key, "`/` is the root: leave the key out instead".into());
     } else if path.ends_with('/') {
         problem(key, format!("`{path}` must not end with /"));
-    } else if path.chars().any(|c| c.is_whitespace() || c == '?' || c == '#') {
+    } else if path
+        .chars()
+        .any(|c| c.is_whitespace() || c == '?' || c == '#')
+    {
         problem(key, format!("`{path}` must not contain spaces, ? or #"));
     }
 }
@@ -573,7 +611,10 @@ staging = "sinatrastaging"
         let c = parse(MINIMAL).unwrap();
         assert_eq!(c.blue, "sinatra_a");
         assert_eq!(c.green, "sinatra_b");
-        assert_eq!(c.live, vec![Route::new("sinatralive", "de.a9sapp.eu", None)]);
+        assert_eq!(
+            c.live,
+            vec![Route::new("sinatralive", "de.a9sapp.eu", None)]
+        );
         assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu");
         assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/");
         assert!(c.smoke.enabled);
@@ -626,13 +667,22 @@ timeout = "90s"
         assert_eq!(c.live[0].url(), "sinatralive.de.a9sapp.eu/api");
         assert_eq!(c.live[1].url(), "www.example.com/shop");
         assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu/api");
-        assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/api/health");
+        assert_eq!(
+            c.smoke.url,
+            "https://sinatrastaging.de.a9sapp.eu/api/health"
+        );
         assert_eq!(c.smoke.expect_status, 204);
         assert_eq!(c.smoke.expect_body.as_deref(), Some("ok"));
         assert_eq!(c.smoke.interval, Duration::from_millis(500));
         assert_eq!(c.push.path, Some(PathBuf::from("/srv/proj/app")));
-        assert_eq!(c.push.manifest, Some(PathBuf::from("/srv/proj/manifest.yml")));
-        assert_eq!(c.push.vars_files, vec![PathBuf::from("/srv/proj/vars/prod.yml")]);
+        assert_eq!(
+            c.push.manifest,
+            Some(PathBuf::from("/srv/proj/manifest.yml"))
+        );
+        assert_eq!(
+            c.push.vars_files,
+            vec![PathBuf::from("/srv/proj/vars/prod.yml")]
+        );
         assert_eq!(c.push.vars["instances"], "2");
         assert_eq!(c.push.vars["region"], "eu");
         assert_eq!(c.old_app, OldApp::Keep);
@@ -642,7 +692,10 @@ timeout = "90s"
 
     #[test]
     fn explicit_smoke_url_wins() {
-        let c = parse(&format!("{MINIMAL}\n[smoke]\nurl = \"http://127.0.0.1:8080/x\"\npath = \"/ignored\"\n")).unwrap();
+        let c = parse(&format!(
+            "{MINIMAL}\n[smoke]\nurl = \"http://127.0.0.1:8080/x\"\npath = \"/ignored\"\n"
+        ))
+        .unwrap();
         assert_eq!(c.smoke.url, "http://127.0.0.1:8080/x");
     }
 
@@ -668,24 +721,35 @@ timeout = "90s"
 
     #[test]
     fn missing_required_key() {
-        let err = parse("[apps]\nblue = \"a\"\n[routes]\ndomain=\"d.com\"\nlive=\"l\"\nstaging=\"s\"\n").unwrap_err();
+        let err =
+            parse("[apps]\nblue = \"a\"\n[routes]\ndomain=\"d.com\"\nlive=\"l\"\nstaging=\"s\"\n")
+                .unwrap_err();
         assert!(err.to_string().contains("missing field `green`"), "{err}");
     }
 
     #[test]
     fn wrong_type() {
         let err = parse(&format!("{MINIMAL}\n[smoke]\nexpect-status = \"200\"\n")).unwrap_err();
-        assert!(matches!(err, ConfigError::Syntax { line: 12, .. }), "{err:?}");
+        assert!(
+            matches!(err, ConfigError::Syntax { line: 12, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
     fn same_app_twice() {
-        assert_eq!(keys(&MINIMAL.replace("sinatra_b", "sinatra_a")), ["apps.green"]);
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatra_b", "sinatra_a")),
+            ["apps.green"]
+        );
     }
 
     #[test]
     fn live_equals_staging() {
-        assert_eq!(keys(&MINIMAL.replace("sinatrastaging", "sinatralive")), ["routes.staging"]);
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatrastaging", "sinatralive")),
+            ["routes.staging"]
+        );
     }
 
     #[test]
@@ -694,25 +758,47 @@ timeout = "90s"
             .replace("\"sinatralive\"", "\"sinatra_live\"")
             .replace("\"sinatrastaging\"", "\"-staging\"")
             .replace("de.a9sapp.eu", "de..eu");
-        assert_eq!(keys(&text), ["routes.domain", "routes.live", "routes.staging"]);
+        assert_eq!(
+            keys(&text),
+            ["routes.domain", "routes.live", "routes.staging"]
+        );
         let long = "a".repeat(64);
-        assert_eq!(keys(&MINIMAL.replace("sinatralive", &long)), ["routes.live"]);
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatralive", &long)),
+            ["routes.live"]
+        );
     }
 
     #[test]
     fn paths_must_start_with_slash() {
         assert_eq!(keys(&format!("{MINIMAL}path = \"api\"\n")), ["routes.path"]);
         assert_eq!(keys(&format!("{MINIMAL}path = \"/\"\n")), ["routes.path"]);
-        assert_eq!(keys(&format!("{MINIMAL}path = \"/a b\"\n")), ["routes.path"]);
-        assert_eq!(keys(&format!("{MINIMAL}\n[smoke]\npath = \"health\"\n")), ["smoke.path"]);
-        let extra = format!("{MINIMAL}\n[[routes.extra]]\nhost = \"www\"\ndomain = \"x.com\"\npath = \"shop\"\n");
+        assert_eq!(
+            keys(&format!("{MINIMAL}path = \"/a b\"\n")),
+            ["routes.path"]
+        );
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[smoke]\npath = \"health\"\n")),
+            ["smoke.path"]
+        );
+        let extra = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"www\"\ndomain = \"x.com\"\npath = \"shop\"\n"
+        );
         assert_eq!(keys(&extra), ["routes.extra[0].path"]);
     }
 
     #[test]
     fn bad_durations() {
         let text = format!("{MINIMAL}\n[push]\ntimeout = \"soon\"\n[smoke]\ntimeout = \"0s\"\ninterval = \"5 parsecs\"\n[cf]\ntimeout = \"\"\n");
-        assert_eq!(keys(&text), ["push.timeout", "smoke.timeout", "smoke.interval", "cf.timeout"]);
+        assert_eq!(
+            keys(&text),
+            [
+                "push.timeout",
+                "smoke.timeout",
+                "smoke.interval",
+                "cf.timeout"
+            ]
+        );
     }
 
     #[test]
@@ -720,18 +806,31 @@ timeout = "90s"
         let text = format!("{MINIMAL}\n[push]\nargs = [\"-i\", \"2\", \"-n\", \"x\", \"--hostname=y\", \"--no-route\", \"--random-route\", \"-d\", \"--route-path\"]\n");
         assert_eq!(
             keys(&text),
-            ["push.args[2]", "push.args[4]", "push.args[5]", "push.args[6]", "push.args[7]", "push.args[8]"]
+            [
+                "push.args[2]",
+                "push.args[4]",
+                "push.args[5]",
+                "push.args[6]",
+                "push.args[7]",
+                "push.args[8]"
+            ]
         );
     }
 
     #[test]
     fn extra_route_repeating_live_or_staging() {
-        let dup = format!("{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"de.a9sapp.eu\"\n");
+        let dup = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"de.a9sapp.eu\"\n"
+        );
         assert_eq!(keys(&dup), ["routes.extra[0]"]);
-        let stg = format!("{MINIMAL}\n[[routes.extra]]\nhost = \"sinatrastaging\"\ndomain = \"de.a9sapp.eu\"\n");
+        let stg = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatrastaging\"\ndomain = \"de.a9sapp.eu\"\n"
+        );
         assert_eq!(keys(&stg), ["routes.extra[0]"]);
         // Same host on another domain is a different route.
-        let other = format!("{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"example.com\"\n");
+        let other = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"example.com\"\n"
+        );
         assert!(parse(&other).is_ok());
     }
 
@@ -749,12 +848,17 @@ timeout = "90s"
 
     #[test]
     fn space_without_org() {
-        assert_eq!(keys(&format!("{MINIMAL}\n[cf]\nspace = \"prod\"\n")), ["cf.space"]);
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[cf]\nspace = \"prod\"\n")),
+            ["cf.space"]
+        );
     }
 
     #[test]
     fn every_problem_is_reported_at_once() {
-        let text = MINIMAL.replace("sinatra_b", "sinatra_a").replace("sinatralive", "bad_host");
+        let text = MINIMAL
+            .replace("sinatra_b", "sinatra_a")
+            .replace("sinatralive", "bad_host");
         let err = parse(&text).unwrap_err().to_string();
         assert!(err.starts_with("deploy.toml has 2 problems:"), "{err}");
         assert!(err.contains("apps.green"), "{err}");

@@ -99,7 +99,10 @@ pub fn observe_pair(ctx: &Context) -> Result<PairState, CfError> {
     let (b, g) = thread::scope(|s| {
         let b = s.spawn(|| ctx.cf.app(blue));
         let g = s.spawn(|| ctx.cf.app(green));
-        (b.join().expect("cf app thread"), g.join().expect("cf app thread"))
+        (
+            b.join().expect("cf app thread"),
+            g.join().expect("cf app thread"),
+        )
     });
     Ok(PairState {
         blue: (blue.clone(), b?),
@@ -225,20 +228,29 @@ fn recover(
             .unwrap_or_default(),
         _ => String::new(),
     };
-    ctx.reporter
-        .warn(&format!("{failed} failed; bringing the routes to a safe state"));
+    ctx.reporter.warn(&format!(
+        "{failed} failed; bringing the routes to a safe state"
+    ));
 
     let (forward, steps) = match observe_pair(ctx) {
         Ok(now) => {
             let forward = complete_forward(ctx.config, plan, before, &now, failed_index);
-            (forward, recovery_steps(ctx.config, plan, before, &now, forward))
+            (
+                forward,
+                recovery_steps(ctx.config, plan, before, &now, forward),
+            )
         }
         Err(e) => {
             ctx.reporter.warn(&format!(
                 "cannot read the apps' state ({e}); recovering from what the deploy did"
             ));
-            let forward = plan.steps[..=failed_index].iter().any(|s| is_unmap_from_previous(plan, s));
-            (forward, blind_recovery_steps(ctx.config, plan, before, failed_index, forward))
+            let forward = plan.steps[..=failed_index]
+                .iter()
+                .any(|s| is_unmap_from_previous(plan, s));
+            (
+                forward,
+                blind_recovery_steps(ctx.config, plan, before, failed_index, forward),
+            )
         }
     };
 
@@ -267,7 +279,10 @@ fn recover(
         });
     }
     let live = match &plan.previous {
-        Some(old) => format!("{old} still serves the live route, and {} is stopped.", plan.target),
+        Some(old) => format!(
+            "{old} still serves the live route, and {} is stopped.",
+            plan.target
+        ),
         None => format!(
             "this was the first deploy: {} is stopped and holds no live route.",
             plan.target
@@ -303,10 +318,15 @@ pub fn complete_forward(
     let target = &plan.target;
     let target_ready = now.get(target).is_some_and(|s| s.started())
         && config.live.iter().all(|r| now.holds(target, r));
-    let last_live_map = plan
-        .steps
-        .iter()
-        .rposition(|s| matches!(s, Step::MapRoute { role: RouteRole::Live, .. }));
+    let last_live_map = plan.steps.iter().rposition(|s| {
+        matches!(
+            s,
+            Step::MapRoute {
+                role: RouteRole::Live,
+                ..
+            }
+        )
+    });
     let checked_and_mapped = last_live_map.is_some_and(|i| failed_index > i);
     if !target_ready || !checked_and_mapped {
         return false;
@@ -365,7 +385,9 @@ pub fn recovery_steps(
         unmap_staging(&mut steps);
         if let Some(old) = &plan.previous {
             match (config.old_app, now.get(old)) {
-                (OldApp::Stop, Some(s)) if s.started() => steps.push(Step::Stop { app: old.clone() }),
+                (OldApp::Stop, Some(s)) if s.started() => {
+                    steps.push(Step::Stop { app: old.clone() })
+                }
                 (OldApp::Delete, Some(_)) => steps.push(Step::Delete { app: old.clone() }),
                 _ => {}
             }
@@ -396,7 +418,9 @@ pub fn recovery_steps(
         }
         unmap_staging(&mut steps);
         if now.get(target).is_some_and(|s| s.started()) {
-            steps.push(Step::Stop { app: target.clone() });
+            steps.push(Step::Stop {
+                app: target.clone(),
+            });
         }
     }
     steps
@@ -414,9 +438,15 @@ fn blind_recovery_steps(
     let attempted = &plan.steps[..=failed_index];
     let mut steps = Vec::new();
     let target = &plan.target;
-    let staging_attempted = attempted
-        .iter()
-        .any(|s| matches!(s, Step::MapRoute { role: RouteRole::Staging, .. }));
+    let staging_attempted = attempted.iter().any(|s| {
+        matches!(
+            s,
+            Step::MapRoute {
+                role: RouteRole::Staging,
+                ..
+            }
+        )
+    });
     if forward {
         steps.extend(config.live.iter().map(|r| Step::MapRoute {
             app: target.clone(),
@@ -470,7 +500,9 @@ fn blind_recovery_steps(
             role: RouteRole::Staging,
         });
     }
-    steps.push(Step::Stop { app: target.clone() });
+    steps.push(Step::Stop {
+        app: target.clone(),
+    });
     steps
 }
 
@@ -496,7 +528,11 @@ mod tests {
 
     fn app(started: bool, routes: &[&str]) -> Option<AppStatus> {
         Some(AppStatus {
-            requested_state: if started { RequestedState::Started } else { RequestedState::Stopped },
+            requested_state: if started {
+                RequestedState::Started
+            } else {
+                RequestedState::Stopped
+            },
             routes: routes.iter().map(|r| r.to_string()).collect(),
             instances: vec![],
         })
@@ -510,11 +546,72 @@ mod tests {
     }
 
     fn commands(steps: &[Step]) -> Vec<String> {
-        steps.iter().filter_map(Step::command).map(|c| c.to_string()).collect()
+        steps
+            .iter()
+            .filter_map(Step::command)
+            .map(|c| c.to_string())
+            .collect()
     }
 
     fn index_of(plan: &Plan, pred: impl Fn(&Step) -> bool) -> usize {
         plan.steps.iter().position(pred).unwrap()
+    }
+
+    /// A cf in memory that holds each read until three are in flight (or two seconds
+    /// pass), and records the most it saw at once.
+    struct GatheringCf {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::cf::Cf for GatheringCf {
+        fn run(
+            &self,
+            args: &[String],
+            _timeout: std::time::Duration,
+            _on_line: &(dyn Fn(&str) + Sync),
+        ) -> Result<crate::cf::CfOutput, CfError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let out = |code, stdout: &str, stderr: &str| crate::cf::CfOutput {
+                code: Some(code),
+                stdout: stdout.into(),
+                stderr: stderr.into(),
+                combined: format!("{stdout}{stderr}"),
+            };
+            if args[0] == "version" {
+                return Ok(out(0, "cf version 8.7.0+abc.2024-01-01\n", ""));
+            }
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            let started = std::time::Instant::now();
+            while self.most.load(SeqCst) < 3 && started.elapsed().as_secs() < 2 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            self.most.fetch_max(self.in_flight.load(SeqCst), SeqCst);
+            self.in_flight.fetch_sub(1, SeqCst);
+            Ok(match args[0].as_str() {
+                "target" => out(0, "user: u\norg: o\nspace: s\n", ""),
+                _ => out(1, "FAILED\n", &format!("App '{}' not found.\n", args[1])),
+            })
+        }
+    }
+
+    #[test]
+    fn preflight_reads_target_and_both_apps_side_by_side() {
+        let cf = GatheringCf {
+            in_flight: Default::default(),
+            most: Default::default(),
+        };
+        let reporter = Reporter::new(crate::report::Verbosity::Quiet);
+        let c = config("");
+        let ctx = Context {
+            config: &c,
+            cf: CfClient::new(&cf, &reporter, std::time::Duration::from_secs(5)),
+            reporter: &reporter,
+        };
+        let observed = preflight(&ctx).unwrap();
+        assert_eq!(observed.pair, pair(None, None));
+        assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 
     #[test]
@@ -523,7 +620,10 @@ mod tests {
         let before = pair(app(true, &["live.example.com"]), app(false, &[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let smoke = index_of(&plan, |s| matches!(s, Step::SmokeCheck { .. }));
-        let now = pair(app(true, &["live.example.com"]), app(true, &["stg.example.com"]));
+        let now = pair(
+            app(true, &["live.example.com"]),
+            app(true, &["stg.example.com"]),
+        );
         assert!(!complete_forward(&c, &plan, &before, &now, smoke));
         assert_eq!(
             commands(&recovery_steps(&c, &plan, &before, &now, false)),
@@ -559,7 +659,10 @@ mod tests {
         let before = pair(app(true, &["live.example.com"]), app(false, &[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
-        let now = pair(app(true, &[]), app(true, &["stg.example.com", "live.example.com"]));
+        let now = pair(
+            app(true, &[]),
+            app(true, &["stg.example.com", "live.example.com"]),
+        );
         assert!(complete_forward(&c, &plan, &before, &now, unmap_old));
         assert_eq!(
             commands(&recovery_steps(&c, &plan, &before, &now, true)),
@@ -570,7 +673,10 @@ mod tests {
     #[test]
     fn restore_maps_back_before_unmapping_and_starts_a_stopped_old_app() {
         let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
-        let before = pair(app(true, &["live.example.com", "www.shop.com"]), app(false, &[]));
+        let before = pair(
+            app(true, &["live.example.com", "www.shop.com"]),
+            app(false, &[]),
+        );
         let plan = plan_deploy(&c, &before).unwrap();
         // Odd state: old lost one route and was stopped, the new app is not started.
         let now = pair(
@@ -608,7 +714,15 @@ mod tests {
         let c = config("");
         let before = pair(app(true, &["live.example.com"]), app(false, &[]));
         let plan = plan_deploy(&c, &before).unwrap();
-        let map_live = index_of(&plan, |s| matches!(s, Step::MapRoute { role: RouteRole::Live, .. }));
+        let map_live = index_of(&plan, |s| {
+            matches!(
+                s,
+                Step::MapRoute {
+                    role: RouteRole::Live,
+                    ..
+                }
+            )
+        });
         assert_eq!(
             commands(&blind_recovery_steps(&c, &plan, &before, map_live, false)),
             [

@@ -107,7 +107,9 @@ pub fn run_command(cli: &Cli, cf: &dyn Cf, reporter: &Reporter) -> Result<(), Er
             let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
             let previous = match (&outcome.previous, config.old_app) {
                 (Some(old), config::OldApp::Stop) => format!("; {old} stopped"),
-                (Some(old), config::OldApp::Keep) => format!("; {old} kept running, without routes"),
+                (Some(old), config::OldApp::Keep) => {
+                    format!("; {old} kept running, without routes")
+                }
                 (Some(old), config::OldApp::Delete) => format!("; {old} deleted"),
                 (None, _) => String::new(),
             };

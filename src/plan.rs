@@ -56,16 +56,38 @@ pub enum RouteRole {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
-    Push { app: String, command: CfCommand },
+    Push {
+        app: String,
+        command: CfCommand,
+    },
     /// Reads the app after the push and unmaps any live route it holds: a manifest or an
     /// old cf may have put routes on it, and unverified code must not get live traffic.
-    EnsureNotLive { app: String },
-    MapRoute { app: String, route: Route, role: RouteRole },
-    UnmapRoute { app: String, route: Route, role: RouteRole },
-    SmokeCheck { app: String, url: String },
-    Start { app: String },
-    Stop { app: String },
-    Delete { app: String },
+    EnsureNotLive {
+        app: String,
+    },
+    MapRoute {
+        app: String,
+        route: Route,
+        role: RouteRole,
+    },
+    UnmapRoute {
+        app: String,
+        route: Route,
+        role: RouteRole,
+    },
+    SmokeCheck {
+        app: String,
+        url: String,
+    },
+    Start {
+        app: String,
+    },
+    Stop {
+        app: String,
+    },
+    Delete {
+        app: String,
+    },
 }
 
 impl Step {
@@ -93,7 +115,9 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Push { app, .. } => write!(f, "push the new version to {app} (no route)"),
-            Step::EnsureNotLive { app } => write!(f, "make sure {app} holds no live route after the push"),
+            Step::EnsureNotLive { app } => {
+                write!(f, "make sure {app} holds no live route after the push")
+            }
             Step::MapRoute { app, route, role } => {
                 write!(f, "map {} route {route} to {app}", role_name(*role))
             }
@@ -165,7 +189,11 @@ pub fn live_app<'a>(config: &Config, state: &'a PairState) -> Result<Option<&'a 
 /// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--var K=V]... [ARGS...]`
 pub fn push_command(config: &Config, target: &str) -> CfCommand {
     let p = &config.push;
-    let mut args = vec!["push".to_string(), target.to_string(), "--no-route".to_string()];
+    let mut args = vec![
+        "push".to_string(),
+        target.to_string(),
+        "--no-route".to_string(),
+    ];
     if let Some(m) = &p.manifest {
         args.extend(["-f".to_string(), m.display().to_string()]);
     }
@@ -193,7 +221,9 @@ pub fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError
             app: target.clone(),
             command: push_command(config, &target),
         },
-        Step::EnsureNotLive { app: target.clone() },
+        Step::EnsureNotLive {
+            app: target.clone(),
+        },
         Step::MapRoute {
             app: target.clone(),
             route: config.staging.clone(),
@@ -299,7 +329,10 @@ mod tests {
 
     #[test]
     fn later_deploy_targets_the_idle_app_in_the_guide_order() {
-        let state = pair(app(RequestedState::Started, &["live.example.com"]), app(RequestedState::Stopped, &[]));
+        let state = pair(
+            app(RequestedState::Started, &["live.example.com"]),
+            app(RequestedState::Stopped, &[]),
+        );
         let plan = plan_deploy(&config(""), &state).unwrap();
         assert_eq!(plan.target, "b");
         assert_eq!(plan.previous.as_deref(), Some("a"));
@@ -326,12 +359,18 @@ mod tests {
                 _ => "other",
             })
             .collect();
-        assert_eq!(kinds, ["push", "clear", "map", "smoke", "map", "unmap", "unmap", "other"]);
+        assert_eq!(
+            kinds,
+            ["push", "clear", "map", "smoke", "map", "unmap", "unmap", "other"]
+        );
     }
 
     #[test]
     fn green_live_targets_blue() {
-        let state = pair(app(RequestedState::Stopped, &[]), app(RequestedState::Started, &["live.example.com"]));
+        let state = pair(
+            app(RequestedState::Stopped, &[]),
+            app(RequestedState::Started, &["live.example.com"]),
+        );
         let plan = plan_deploy(&config(""), &state).unwrap();
         assert_eq!(plan.target, "a");
         assert_eq!(plan.previous.as_deref(), Some("b"));
@@ -341,10 +380,17 @@ mod tests {
     fn both_live_is_refused() {
         let state = pair(
             app(RequestedState::Started, &["live.example.com"]),
-            app(RequestedState::Started, &["live.example.com", "stg.example.com"]),
+            app(
+                RequestedState::Started,
+                &["live.example.com", "stg.example.com"],
+            ),
         );
         let err = plan_deploy(&config(""), &state).unwrap_err();
-        assert!(err.to_string().contains("both a and b hold the live route live.example.com"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("both a and b hold the live route live.example.com"),
+            "{err}"
+        );
     }
 
     #[test]
@@ -354,7 +400,13 @@ mod tests {
              [push]\nmanifest = \"m.yml\"\npath = \"dist\"\nvars-files = [\"v.yml\"]\nvars = { k = \"v\" }\nargs = [\"-i\", \"2\"]\n\
              [smoke]\nenabled = false\n[switch]\nold = \"delete\"\n",
         );
-        let state = pair(app(RequestedState::Started, &["live.example.com/api", "www.shop.com"]), None);
+        let state = pair(
+            app(
+                RequestedState::Started,
+                &["live.example.com/api", "www.shop.com"],
+            ),
+            None,
+        );
         let plan = plan_deploy(&c, &state).unwrap();
         assert_eq!(
             lines(&plan),
@@ -369,14 +421,19 @@ mod tests {
                 "cf delete a -f",
             ]
         );
-        assert!(!plan.steps.iter().any(|s| matches!(s, Step::SmokeCheck { .. })));
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::SmokeCheck { .. })));
         // The real argument is unmasked; only its display is.
         assert_eq!(plan.commands()[0].args[10], "k=v");
     }
 
     #[test]
     fn extra_route_the_old_app_lacks_is_not_unmapped() {
-        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\nold = \"keep\"\n");
+        let c = config(
+            "[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\nold = \"keep\"\n",
+        );
         let state = pair(app(RequestedState::Started, &["live.example.com"]), None);
         let plan = plan_deploy(&c, &state).unwrap();
         assert_eq!(

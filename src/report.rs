@@ -18,14 +18,30 @@ pub enum Verbosity {
 
 #[derive(Debug)]
 pub enum Event<'a> {
-    StepStarted { step: &'a str },
-    StepFinished { step: &'a str, elapsed: Duration },
-    StepFailed { step: &'a str, elapsed: Duration },
+    StepStarted {
+        step: &'a str,
+    },
+    StepFinished {
+        step: &'a str,
+        elapsed: Duration,
+    },
+    StepFailed {
+        step: &'a str,
+        elapsed: Duration,
+    },
     /// A line cf printed.
-    CfLine { line: &'a str },
-    Info { message: &'a str },
-    Warning { message: &'a str },
-    Error { message: &'a str },
+    CfLine {
+        line: &'a str,
+    },
+    Info {
+        message: &'a str,
+    },
+    Warning {
+        message: &'a str,
+    },
+    Error {
+        message: &'a str,
+    },
 }
 
 pub struct Reporter {
@@ -144,10 +160,10 @@ impl Reporter {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
             None if self.spinner => eprintln!("{text}"),
             None => {
+                // Only the first line is stamped: continuation lines (cf output, commands
+                // to run) stay as they are, so they can be copied.
                 let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
-                for l in text.lines() {
-                    eprintln!("{stamp} {l}");
-                }
+                eprintln!("{stamp} {text}");
             }
         }
     }

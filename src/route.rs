@@ -80,7 +80,10 @@ mod tests {
     fn url_and_args() {
         let r = Route::new("Live", "Example.COM", Some("/api"));
         assert_eq!(r.url(), "live.example.com/api");
-        assert_eq!(r.cf_args(), ["example.com", "--hostname", "live", "--path", "/api"]);
+        assert_eq!(
+            r.cf_args(),
+            ["example.com", "--hostname", "live", "--path", "/api"]
+        );
         let r = Route::new("live", "example.com", None);
         assert_eq!(r.cf_args(), ["example.com", "--hostname", "live"]);
     }

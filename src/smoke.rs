@@ -23,7 +23,10 @@ pub enum SmokeError {
         last: String,
         hint: String,
     },
-    #[error("the smoke command `{command}` failed ({status}). It said:\n{}", crate::cf::indent(output))]
+    #[error(
+        "the smoke command `{command}` failed ({status}). It said:\n{}",
+        crate::cf::indent(output)
+    )]
     Command {
         command: String,
         status: String,
@@ -190,7 +193,11 @@ mod tests {
 
     #[test]
     fn passes_after_retries() {
-        let s = smoke(server(vec![(503, "starting"), (503, "starting"), (200, "ok")]));
+        let s = smoke(server(vec![
+            (503, "starting"),
+            (503, "starting"),
+            (200, "ok"),
+        ]));
         check(&s, &|_| {}).unwrap();
     }
 
@@ -200,7 +207,10 @@ mod tests {
         s.expect_body = Some("version 2".into());
         s.timeout = Duration::from_millis(300);
         let e = check(&s, &|_| {}).unwrap_err().to_string();
-        assert!(e.contains("does not contain \"version 2\": \"version 1\""), "{e}");
+        assert!(
+            e.contains("does not contain \"version 2\": \"version 1\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -208,7 +218,10 @@ mod tests {
         let mut s = smoke(server(vec![(500, "boom")]));
         s.timeout = Duration::from_millis(300);
         let e = check(&s, &|_| {}).unwrap_err().to_string();
-        assert!(e.contains("status 500 (expected 200), body: \"boom\""), "{e}");
+        assert!(
+            e.contains("status 500 (expected 200), body: \"boom\""),
+            "{e}"
+        );
     }
 
     #[test]
@@ -225,7 +238,11 @@ mod tests {
     #[test]
     fn command_gets_the_url_and_its_failure_is_reported() {
         let mut s = smoke(server(vec![(200, "ok")]));
-        s.command = vec!["sh".into(), "-c".into(), "echo checking $SMOKE_URL; exit 4".into()];
+        s.command = vec![
+            "sh".into(),
+            "-c".into(),
+            "echo checking $SMOKE_URL; exit 4".into(),
+        ];
         let e = check(&s, &|_| {}).unwrap_err().to_string();
         assert!(e.contains("exit code 4"), "{e}");
         assert!(e.contains("checking http://127.0.0.1:"), "{e}");

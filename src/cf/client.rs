@@ -24,7 +24,11 @@ impl<'a> CfClient<'a> {
     }
 
     /// Runs the command and returns its output whatever the exit code.
-    pub fn run_unchecked(&self, command: &CfCommand, timeout: Duration) -> Result<CfOutput, CfError> {
+    pub fn run_unchecked(
+        &self,
+        command: &CfCommand,
+        timeout: Duration,
+    ) -> Result<CfOutput, CfError> {
         self.cf.run(&command.args, timeout, &|line| {
             self.reporter.emit(Event::CfLine { line })
         })

@@ -115,7 +115,10 @@ pub fn indent(output: &str) -> String {
     if skipped > 0 {
         out.push_str(&format!("    ... ({skipped} earlier lines)\n"));
     }
-    let tail: Vec<String> = lines[skipped..].iter().map(|l| format!("    {l}")).collect();
+    let tail: Vec<String> = lines[skipped..]
+        .iter()
+        .map(|l| format!("    {l}"))
+        .collect();
     out.push_str(&tail.join("\n"));
     out
 }
@@ -127,7 +130,10 @@ mod tests {
     #[test]
     fn display_quotes_and_masks_vars() {
         let c = CfCommand::new(["push", "app", "--var", "password=s3cret", "-p", "my dir"]);
-        assert_eq!(c.to_string(), "cf push app --var 'password=***' -p 'my dir'");
+        assert_eq!(
+            c.to_string(),
+            "cf push app --var 'password=***' -p 'my dir'"
+        );
         assert_eq!(c.name(), "push");
     }
 

@@ -157,7 +157,8 @@ memory usage:   256M
 #1   crashed   2023-11-14T07:45:59Z   0.0%   9.4M of 256M   6.5M of 1G   0/s of 16K/s   0.0%              
 ";
 
-    const V7_STOPPED_NO_ROUTES: &str = "Showing health and status for app myapp in org my-org / space dev as admin...
+    const V7_STOPPED_NO_ROUTES: &str =
+        "Showing health and status for app myapp in org my-org / space dev as admin...
 
 name:              myapp
 requested state:   stopped
@@ -175,7 +176,8 @@ memory usage:   256M
 There are no running instances of this process.
 ";
 
-    const V6_APP: &str = "Showing health and status for app myapp in org my-org / space dev as admin...
+    const V6_APP: &str =
+        "Showing health and status for app myapp in org my-org / space dev as admin...
 
 name:              myapp
 requested state:   started
@@ -191,7 +193,8 @@ memory usage:   256M
 #0   running   2023-11-14T07:45:59Z   0.0%   9.4M of 256M   6.5M of 1G
 ";
 
-    const V6_OLD_APP: &str = "Showing health and status for app myapp in org o / space s as admin...
+    const V6_OLD_APP: &str =
+        "Showing health and status for app myapp in org o / space s as admin...
 OK
 
 requested state: started
@@ -210,7 +213,10 @@ buildpack: ruby
     fn v8_app_with_several_routes_and_a_path() {
         let a = parse_app(V8_APP).unwrap();
         assert!(a.started());
-        assert_eq!(a.routes, ["myapp.apps.example.com", "other.example.com/api"]);
+        assert_eq!(
+            a.routes,
+            ["myapp.apps.example.com", "other.example.com/api"]
+        );
         assert_eq!(a.instances, ["running", "crashed"]);
         assert_eq!(a.running_instances(), 1);
     }
@@ -254,8 +260,18 @@ buildpack: ruby
     fn versions() {
         let v = parse_version("cf version 8.7.10+5b7ce3c.2024-04-04\n").unwrap();
         assert_eq!((v.major, v.full.as_str()), (8, "8.7.10+5b7ce3c.2024-04-04"));
-        assert_eq!(parse_version("cf7 version 7.2.0+be4a5ce2b.2020-12-10").unwrap().major, 7);
-        assert_eq!(parse_version("cf.exe version 6.53.0+8e2b70a4a.2020-10-01").unwrap().major, 6);
+        assert_eq!(
+            parse_version("cf7 version 7.2.0+be4a5ce2b.2020-12-10")
+                .unwrap()
+                .major,
+            7
+        );
+        assert_eq!(
+            parse_version("cf.exe version 6.53.0+8e2b70a4a.2020-10-01")
+                .unwrap()
+                .major,
+            6
+        );
         assert_eq!(parse_version("something else"), None);
     }
 

@@ -1,0 +1,216 @@
+use crate::support::*;
+
+#[test]
+fn first_deploy_goes_to_blue() {
+    let t = Test::new();
+    let run = t.run(&["deploy"]);
+    run.expect_code(0)
+        .stderr_has(&format!("{BLUE} is live at https://{LIVE}"));
+    assert_eq!(
+        run.mutations(),
+        [
+            format!("cf push {BLUE} --no-route"),
+            format!("cf map-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"),
+            format!("cf map-route {BLUE} de.a9sapp.eu --hostname sinatralive"),
+            format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"),
+        ]
+    );
+    t.assert_clean(BLUE, &[LIVE], None);
+}
+
+#[test]
+fn three_deploys_alternate_and_never_drop_the_live_route() {
+    let t = Test::new();
+    for (live, other_state) in [
+        (BLUE, None),
+        (GREEN, Some("stopped")),
+        (BLUE, Some("stopped")),
+    ] {
+        t.run(&["deploy"]).expect_code(0);
+        t.assert_clean(live, &[LIVE], other_state);
+    }
+    let log = t.log();
+    assert_always_served(&log, LIVE);
+    // The live route was served from the first deploy's switch on.
+    assert!(log.last().unwrap().served(LIVE));
+}
+
+#[test]
+fn later_deploy_follows_the_guide_order() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.mutations(),
+        [
+            format!("cf push {GREEN} --no-route"),
+            format!("cf map-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
+            format!("cf map-route {GREEN} de.a9sapp.eu --hostname sinatralive"),
+            format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatralive"),
+            format!("cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
+            format!("cf stop {BLUE}"),
+        ]
+    );
+    t.assert_clean(GREEN, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn the_check_runs_against_the_new_version_on_staging() {
+    // The router answers with the name of the app on the staging route: expecting the
+    // target's name proves the check ran after the staging map and before the switch.
+    let t = Test::new()
+        .app(BLUE, "started", &[LIVE])
+        .with(&format!("expect-body = \"Hello from {GREEN}\""));
+    t.run(&["deploy"]).expect_code(0);
+    t.assert_clean(GREEN, &[LIVE], Some("stopped"));
+}
+
+#[test]
+fn dry_run_prints_exactly_what_the_deploy_then_runs() {
+    let t = Test::new()
+        .app(BLUE, "started", &[LIVE])
+        .with("[push]\nargs = [\"-i\", \"2\"]");
+    let dry = t.run(&["deploy", "--dry-run"]);
+    dry.expect_code(0).expect_no_mutation();
+    let printed: Vec<String> = dry.stdout.lines().map(str::to_string).collect();
+    assert_eq!(printed[0], format!("cf push {GREEN} --no-route -i 2"));
+    assert!(
+        dry.stderr.contains("check sinatra_b at http://127.0.0.1:"),
+        "{}",
+        dry.dump()
+    );
+
+    let real = t.run(&["deploy"]);
+    real.expect_code(0);
+    assert_eq!(printed, real.mutations());
+}
+
+#[test]
+fn extra_routes_and_paths_switch_together() {
+    let t = Test::new()
+        .config(
+            r#"[apps]
+blue = "sinatra_a"
+green = "sinatra_b"
+[routes]
+domain = "de.a9sapp.eu"
+live = "sinatralive"
+staging = "sinatrastaging"
+path = "/api"
+[[routes.extra]]
+host = "www"
+domain = "example.com"
+[smoke]
+url = "{smoke_url}"
+expect-status = 404
+timeout = "2s"
+interval = "50ms"
+[switch]
+old = "keep"
+"#,
+        )
+        .app(
+            BLUE,
+            "started",
+            &["sinatralive.de.a9sapp.eu/api", "www.example.com"],
+        );
+    let run = t.run(&["deploy"]);
+    run.expect_code(0).stderr_has("sinatra_a kept running");
+    assert_eq!(
+        run.mutations(),
+        [
+            "cf push sinatra_b --no-route",
+            "cf map-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api",
+            "cf map-route sinatra_b de.a9sapp.eu --hostname sinatralive --path /api",
+            "cf map-route sinatra_b example.com --hostname www",
+            "cf unmap-route sinatra_a de.a9sapp.eu --hostname sinatralive --path /api",
+            "cf unmap-route sinatra_a example.com --hostname www",
+            "cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api",
+        ]
+    );
+    t.assert_clean(
+        GREEN,
+        &["sinatralive.de.a9sapp.eu/api", "www.example.com"],
+        Some("started"),
+    );
+    assert_always_served(&t.log(), "sinatralive.de.a9sapp.eu/api");
+    assert_always_served(&t.log(), "www.example.com");
+}
+
+#[test]
+fn delete_policy_deletes_the_old_app_but_not_its_routes() {
+    let t = Test::new()
+        .app(BLUE, "started", &[LIVE])
+        .with("[switch]\nold = \"delete\"");
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    assert_eq!(
+        run.mutations().last().unwrap(),
+        &format!("cf delete {BLUE} -f")
+    );
+    assert_eq!(t.app_state(BLUE), None);
+    assert_eq!(t.app_routes(GREEN), [LIVE]);
+}
+
+#[test]
+fn push_options_reach_cf() {
+    let t = Test::new()
+        .write("app/index.html", "hi")
+        .write("manifest.yml", "applications:\n- name: sinatra\n  routes:\n  - route: sinatralive.de.a9sapp.eu\n")
+        .write("vars/prod.yml", "x: 1\n")
+        .with("[push]\npath = \"app\"\nmanifest = \"manifest.yml\"\nvars-files = [\"vars/prod.yml\"]\nvars = { region = \"eu\" }");
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    // Relative to deploy.toml, which is in the working directory here.
+    assert_eq!(
+        run.calls.iter().find(|c| c.argv[0] == "push").unwrap().argv,
+        [
+            "push",
+            BLUE,
+            "--no-route",
+            "-f",
+            "manifest.yml",
+            "-p",
+            "app",
+            "--vars-file",
+            "vars/prod.yml",
+            "--var",
+            "region=eu",
+        ]
+    );
+    // A deploy.toml elsewhere: its relative paths are relative to it, not to the
+    // working directory.
+    let nested = format!("{}[push]\npath = \"app\"\n", t.default_config());
+    let t = t.write("sub/deploy.toml", &nested);
+    t.write_dir("sub/app");
+    let dry = t.run(&["--config", "sub/deploy.toml", "deploy", "--dry-run"]);
+    dry.expect_code(0)
+        .stdout_has("cf push sinatra_b --no-route -p sub/app\n");
+    // The manifest names the live route, but --no-route kept it off the new version
+    // until it was checked.
+    let push = run.calls.iter().find(|c| c.argv[0] == "push").unwrap();
+    assert!(!push.routes.contains_key(LIVE));
+}
+
+#[test]
+fn verbose_streams_cf_output_and_quiet_prints_nothing() {
+    let t = Test::new();
+    let run = t.run(&["-v", "deploy"]);
+    run.expect_code(0)
+        .stderr_has("  | Pushing app sinatra_a to org demo-org");
+    let run = t.run(&["--quiet", "deploy"]);
+    run.expect_code(0);
+    assert_eq!(run.stderr, "", "{}", run.dump());
+}
+
+#[test]
+fn ci_logs_get_timestamped_lines() {
+    let t = Test::new();
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    let first = run.stderr.lines().next().unwrap();
+    // 2026-11-26T07:45:12Z read the current state ...
+    assert_eq!(&first[4..5], "-", "{first}");
+    assert_eq!(&first[19..21], "Z ", "{first}");
+}

@@ -1,0 +1,11 @@
+//! One integration-test binary: the real cf-bluegreen against the fake cf in fixtures/.
+
+mod support;
+
+mod cli;
+mod config_errors;
+mod deploy;
+mod environment;
+mod failures;
+mod fake_cf;
+mod status;

@@ -1,0 +1,26 @@
+use crate::support::*;
+
+#[test]
+fn status_shows_both_apps_and_the_live_one() {
+    let t =
+        Test::new()
+            .app(BLUE, "stopped", &[])
+            .app(GREEN, "started", &[LIVE, "other.example.com/x"]);
+    let run = t.run(&["status"]);
+    run.expect_code(0)
+        .stdout_has("sinatra_a  stopped      -\n")
+        .stdout_has(
+            "sinatra_b  started 1/1  sinatralive.de.a9sapp.eu, other.example.com/x  <- live\n",
+        )
+        .stdout_has("live: sinatra_b (https://sinatralive.de.a9sapp.eu)")
+        .expect_no_mutation();
+}
+
+#[test]
+fn status_before_the_first_deploy() {
+    let t = Test::new();
+    t.run(&["status"])
+        .expect_code(0)
+        .stdout_has("sinatra_a  missing      (not pushed yet)")
+        .stdout_has("live: none");
+}

@@ -1,0 +1,437 @@
+//! The test harness: a temp dir with a deploy.toml, the fake cf with its own state, a
+//! local HTTP server standing in for the router, and a parser for the fake's call log.
+
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub const BLUE: &str = "sinatra_a";
+pub const GREEN: &str = "sinatra_b";
+pub const LIVE: &str = "sinatralive.de.a9sapp.eu";
+pub const STAGING: &str = "sinatrastaging.de.a9sapp.eu";
+
+pub fn fake_cf() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-cf")
+}
+
+pub struct Test {
+    pub dir: tempfile::TempDir,
+    extra_config: String,
+    config_override: Option<String>,
+    smoke_url: String,
+    router_broken: Arc<AtomicBool>,
+}
+
+impl Test {
+    pub fn new() -> Test {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("cf-state");
+        std::fs::create_dir_all(&state).unwrap();
+        let router_broken = Arc::new(AtomicBool::new(false));
+        let smoke_url = serve(state, router_broken.clone());
+        Test {
+            dir,
+            extra_config: String::new(),
+            config_override: None,
+            smoke_url,
+            router_broken,
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("cf-state")
+    }
+
+    /// The sinatra pair from the guide, checked through the local router.
+    pub fn default_config(&self) -> String {
+        format!(
+            r#"[apps]
+blue = "{BLUE}"
+green = "{GREEN}"
+
+[routes]
+domain = "de.a9sapp.eu"
+live = "sinatralive"
+staging = "sinatrastaging"
+
+[smoke]
+url = "{url}"
+timeout = "3s"
+interval = "50ms"
+"#,
+            url = self.smoke_url
+        )
+    }
+
+    /// Appended to the default deploy.toml, whose last table is `[smoke]`: bare keys land
+    /// there, and further tables (`[switch]`, `[cf]`, `[[routes.extra]]`) can follow.
+    pub fn with(mut self, extra: &str) -> Test {
+        self.extra_config.push_str(extra);
+        self.extra_config.push('\n');
+        self
+    }
+
+    /// Replaces deploy.toml with `text` (`{smoke_url}` is filled in).
+    pub fn config(mut self, text: &str) -> Test {
+        self.config_override = Some(text.replace("{smoke_url}", &self.smoke_url));
+        self
+    }
+
+    /// The stand-in router answers 500 from now on, whatever holds the staging route.
+    /// Otherwise it answers 200 with the name of the app holding the staging route while
+    /// that app is started, and 404 like the gorouter when no started app holds it.
+    pub fn broken_router(self) -> Test {
+        self.router_broken.store(true, Ordering::SeqCst);
+        self
+    }
+
+    /// Puts an app into the fake's state.
+    pub fn app(self, name: &str, state: &str, routes: &[&str]) -> Test {
+        let d = self.state_dir().join("apps").join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("state"), format!("{state}\n")).unwrap();
+        std::fs::write(d.join("guid"), format!("guid-{name}\n")).unwrap();
+        let lines: String = routes.iter().map(|r| format!("{r}\n")).collect();
+        std::fs::write(d.join("routes"), &lines).unwrap();
+        let all = self.state_dir().join("routes");
+        let mut existing = std::fs::read_to_string(&all).unwrap_or_default();
+        for r in routes {
+            if !existing.lines().any(|l| l == *r) {
+                existing.push_str(&format!("{r}\n"));
+            }
+        }
+        std::fs::write(all, existing).unwrap();
+        self
+    }
+
+    /// A marker file in the fake's state (`logged-out`, `no-target`, ...).
+    pub fn touch(self, name: &str) -> Test {
+        std::fs::write(self.state_dir().join(name), "").unwrap();
+        self
+    }
+
+    pub fn write(self, name: &str, contents: &str) -> Test {
+        let path = self.dir.path().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    pub fn write_dir(&self, name: &str) {
+        std::fs::create_dir_all(self.dir.path().join(name)).unwrap();
+    }
+
+    fn write_config(&self) {
+        let text = match &self.config_override {
+            Some(t) => t.clone(),
+            None => format!("{}{}", self.default_config(), self.extra_config),
+        };
+        std::fs::write(self.dir.path().join("deploy.toml"), text).unwrap();
+    }
+
+    /// Runs cf-bluegreen with `args`; faults (`FAKE_CF_FAIL`) count calls from this run on.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with(args, &[])
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.write_config();
+        let state = self.state_dir();
+        // Call counters restart with each run so that `map-route:2` means this run's second.
+        let counts = state.join("counts");
+        if let Ok(entries) = std::fs::read_dir(&counts) {
+            for e in entries.flatten() {
+                if e.file_name() != "_all" {
+                    std::fs::remove_file(e.path()).unwrap();
+                }
+            }
+        }
+        let log_before = read_log(&state).len();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cf-bluegreen"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env_remove("CI")
+            .env_remove("NO_COLOR")
+            .env_remove("CF_BLUEGREEN_CONFIG")
+            .env_remove("CF_TRACE")
+            .env_remove("http_proxy")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("ALL_PROXY")
+            .env_remove("FAKE_CF_FAIL")
+            .env_remove("FAKE_CF_LATENCY")
+            .env("HOME", self.dir.path())
+            .env("CF_HOME", self.dir.path())
+            .env("CF_BIN", fake_cf())
+            .env("FAKE_CF_STATE", &state);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("run cf-bluegreen");
+        let calls = read_log(&state).split_off(log_before);
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            calls,
+            args: args.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    /// Every call the fake saw, across all runs of this test.
+    pub fn log(&self) -> Vec<Call> {
+        read_log(&self.state_dir())
+    }
+
+    /// `started` / `stopped`, or `None` when the app does not exist.
+    pub fn app_state(&self, name: &str) -> Option<String> {
+        std::fs::read_to_string(self.state_dir().join("apps").join(name).join("state"))
+            .ok()
+            .map(|s| s.trim().to_string())
+    }
+
+    pub fn app_routes(&self, name: &str) -> Vec<String> {
+        std::fs::read_to_string(self.state_dir().join("apps").join(name).join("routes"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// After a clean deploy: `live` holds every given live route and is started, the
+    /// other app holds no route and is in `other_state`, no app holds the staging route.
+    pub fn assert_clean(&self, live: &str, live_routes: &[&str], other_state: Option<&str>) {
+        let other = if live == BLUE { GREEN } else { BLUE };
+        assert_eq!(
+            self.app_state(live).as_deref(),
+            Some("started"),
+            "{live} state"
+        );
+        let mut routes = self.app_routes(live);
+        routes.sort();
+        let mut expected: Vec<String> = live_routes.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(routes, expected, "routes of {live}");
+        assert_eq!(
+            self.app_state(other).as_deref(),
+            other_state,
+            "{other} state"
+        );
+        assert!(
+            self.app_routes(other).is_empty(),
+            "{other} holds {:?}",
+            self.app_routes(other)
+        );
+    }
+}
+
+/// One call of the fake cf: its argv, exit code and the route table after it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub seq: u64,
+    pub argv: Vec<String>,
+    pub exit: String,
+    /// route URL -> (app, started)
+    pub routes: BTreeMap<String, Vec<(String, bool)>>,
+}
+
+impl Call {
+    pub fn line(&self) -> String {
+        format!("cf {}", self.argv.join(" "))
+    }
+
+    pub fn is_mutating(&self) -> bool {
+        matches!(
+            self.argv[0].as_str(),
+            "push" | "map-route" | "unmap-route" | "start" | "stop" | "restart" | "delete"
+        )
+    }
+
+    pub fn served(&self, route: &str) -> bool {
+        self.routes
+            .get(route)
+            .is_some_and(|holders| holders.iter().any(|(_, started)| *started))
+    }
+}
+
+pub fn read_log(state: &Path) -> Vec<Call> {
+    let text = std::fs::read_to_string(state.join("log")).unwrap_or_default();
+    let mut calls = Vec::new();
+    let mut current: Option<Call> = None;
+    for line in text.lines() {
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields[0] {
+            "call" => {
+                current = Some(Call {
+                    seq: fields[1].parse().unwrap(),
+                    argv: fields[2..].iter().map(|s| s.to_string()).collect(),
+                    exit: String::new(),
+                    routes: BTreeMap::new(),
+                })
+            }
+            "exit" => current.as_mut().unwrap().exit = fields[1].to_string(),
+            "route" => {
+                let holders = fields[2..]
+                    .iter()
+                    .map(|h| {
+                        let (app, state) = h.rsplit_once(':').unwrap();
+                        (app.to_string(), state == "started")
+                    })
+                    .collect();
+                current
+                    .as_mut()
+                    .unwrap()
+                    .routes
+                    .insert(fields[1].to_string(), holders);
+            }
+            "end" => calls.push(current.take().unwrap()),
+            other => panic!("unexpected log line {other:?}"),
+        }
+    }
+    calls
+}
+
+/// The zero-downtime property: from the first moment `route` is served by a started app,
+/// it stays served after every call.
+pub fn assert_always_served(calls: &[Call], route: &str) {
+    let mut serving = false;
+    for call in calls {
+        if call.served(route) {
+            serving = true;
+        } else if serving {
+            panic!(
+                "{route} lost its last started app after call {} `{}` (exit {}):\n{:#?}\nfull log:\n{}",
+                call.seq,
+                call.line(),
+                call.exit,
+                call.routes,
+                calls.iter().map(|c| format!("  {} {} -> {}", c.seq, c.line(), c.exit)).collect::<Vec<_>>().join("\n")
+            );
+        }
+    }
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    pub calls: Vec<Call>,
+    args: Vec<String>,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code,
+            code,
+            "exit code of cf-bluegreen {:?}\n{}",
+            self.args,
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stderr.contains(text),
+            "stderr lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, text: &str) -> &Run {
+        assert!(
+            self.stdout.contains(text),
+            "stdout lacks {text:?}\n{}",
+            self.dump()
+        );
+        self
+    }
+
+    /// The mutating cf calls of this run, as command lines.
+    pub fn mutations(&self) -> Vec<String> {
+        self.calls
+            .iter()
+            .filter(|c| c.is_mutating())
+            .map(Call::line)
+            .collect()
+    }
+
+    #[track_caller]
+    pub fn expect_no_mutation(&self) -> &Run {
+        assert!(
+            self.mutations().is_empty(),
+            "mutating calls: {:?}\n{}",
+            self.mutations(),
+            self.dump()
+        );
+        self
+    }
+
+    pub fn dump(&self) -> String {
+        format!(
+            "--- stdout\n{}--- stderr\n{}--- cf calls\n{}",
+            self.stdout,
+            self.stderr,
+            self.calls
+                .iter()
+                .map(|c| format!("  {} -> {}\n", c.line(), c.exit))
+                .collect::<String>()
+        )
+    }
+}
+
+/// The stand-in router for the smoke check: a local HTTP server that answers like the
+/// app holding the staging route in the fake's state would.
+fn serve(state: PathBuf, broken: Arc<AtomicBool>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let (status, body) = if broken.load(Ordering::SeqCst) {
+                (500, "Internal Server Error: boom".to_string())
+            } else {
+                match staging_app(&state) {
+                    Some(app) => (200, format!("Hello from {app}")),
+                    None => (
+                        404,
+                        format!("404 Not Found: Requested route ('{STAGING}') does not exist."),
+                    ),
+                }
+            };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+fn staging_app(state: &Path) -> Option<String> {
+    let apps = std::fs::read_dir(state.join("apps")).ok()?;
+    for app in apps.flatten() {
+        let routes = std::fs::read_to_string(app.path().join("routes")).unwrap_or_default();
+        let started = std::fs::read_to_string(app.path().join("state")).unwrap_or_default();
+        if routes.lines().any(|l| l == STAGING) && started.trim() == "started" {
+            return Some(app.file_name().to_string_lossy().into_owned());
+        }
+    }
+    None
+}
