@@ -72,3 +72,14 @@ fn config_from_the_environment() {
         .expect_code(2)
         .stderr_has("other.toml:1:");
 }
+
+#[test]
+fn the_example_config_is_valid() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy.toml.example"))
+        .unwrap();
+    let config =
+        cf_bluegreen::config::Config::parse(&text, std::path::Path::new("deploy.toml")).unwrap();
+    assert_eq!(config.blue, "sinatra_a");
+    assert_eq!(config.main_live().url(), "sinatralive.de.a9sapp.eu");
+    assert_eq!(config.smoke.url, "https://sinatrastaging.de.a9sapp.eu/");
+}

@@ -1,9 +1,10 @@
 //! The test harness: a temp dir with a deploy.toml, the fake cf with its own state, a
 //! local HTTP server standing in for the router, and a parser for the fake's call log.
 
+#[path = "../fixtures/router.rs"]
+mod router;
+
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -32,7 +33,7 @@ impl Test {
         let state = dir.path().join("cf-state");
         std::fs::create_dir_all(&state).unwrap();
         let router_broken = Arc::new(AtomicBool::new(false));
-        let smoke_url = serve(state, router_broken.clone());
+        let smoke_url = router::serve(state, STAGING, router_broken.clone());
         Test {
             dir,
             extra_config: String::new(),
@@ -391,47 +392,4 @@ impl Run {
                 .collect::<String>()
         )
     }
-}
-
-/// The stand-in router for the smoke check: a local HTTP server that answers like the
-/// app holding the staging route in the fake's state would.
-fn serve(state: PathBuf, broken: Arc<AtomicBool>) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let (status, body) = if broken.load(Ordering::SeqCst) {
-                (500, "Internal Server Error: boom".to_string())
-            } else {
-                match staging_app(&state) {
-                    Some(app) => (200, format!("Hello from {app}")),
-                    None => (
-                        404,
-                        format!("404 Not Found: Requested route ('{STAGING}') does not exist."),
-                    ),
-                }
-            };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
-
-fn staging_app(state: &Path) -> Option<String> {
-    let apps = std::fs::read_dir(state.join("apps")).ok()?;
-    for app in apps.flatten() {
-        let routes = std::fs::read_to_string(app.path().join("routes")).unwrap_or_default();
-        let started = std::fs::read_to_string(app.path().join("state")).unwrap_or_default();
-        if routes.lines().any(|l| l == STAGING) && started.trim() == "started" {
-            return Some(app.file_name().to_string_lossy().into_owned());
-        }
-    }
-    None
 }
