@@ -15,7 +15,7 @@ const EXCERPT: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmokeError {
-    #[error("GET {url} did not answer as expected within {}: {last}\n  hint: {hint}", humantime::format_duration(*after))]
+    #[error("GET {url} did not answer as expected within smoke.timeout = {}; the last attempt saw {last}\n  hint: {hint}", humantime::format_duration(*after))]
     Http {
         url: String,
         after: Duration,
@@ -65,16 +65,18 @@ fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smok
                 last = what;
             }
         }
-        if Instant::now() + smoke.interval >= deadline {
+        // The last attempt comes at the deadline, not an interval before it.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
             break;
         }
-        std::thread::sleep(smoke.interval);
+        std::thread::sleep(smoke.interval.min(remaining));
     }
     Err(SmokeError::Http {
         url: smoke.url.clone(),
-        after: started.elapsed(),
+        after: smoke.timeout,
         last,
-        hint: "the new version was not given live traffic; fix it (see its logs above) and deploy again, \
+        hint: "the new version got no live traffic; fix it (its recent logs follow) and deploy again, \
                or raise smoke.timeout if it only needs longer to start"
             .to_string(),
     })
