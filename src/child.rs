@@ -41,6 +41,8 @@ pub enum ChildError {
     Start(std::io::Error),
     /// It ran past its timeout and was killed; what it printed until then.
     TimedOut(Output),
+    /// It was killed because the deploy was interrupted; what it printed until then.
+    Aborted(Output),
 }
 
 enum Chunk {
@@ -69,12 +71,13 @@ fn pump(reader: impl Read + Send + 'static, tx: mpsc::Sender<(bool, Chunk)>, is_
 }
 
 /// Runs `program ARGS` with `env` added, stdin from /dev/null, and returns its output
-/// whatever its exit code.
+/// whatever its exit code. When `abort()` turns true the child is killed.
 pub fn run(
     program: &str,
     args: &[String],
     env: &[(&str, &str)],
     timeout: Duration,
+    abort: &dyn Fn() -> bool,
     on_line: &(dyn Fn(&str) + Sync),
 ) -> Result<Output, ChildError> {
     let (out_r, out_w) = os_pipe::pipe().map_err(ChildError::Start)?;
@@ -110,6 +113,7 @@ pub fn run(
     let deadline = Instant::now() + timeout;
     let mut finished_at: Option<Instant> = None;
     let mut timed_out = false;
+    let mut aborted = false;
     loop {
         if open_streams == 0 && finished_at.is_some() {
             break;
@@ -142,14 +146,23 @@ pub fn run(
                     timed_out = true;
                     finished_at = Some(Instant::now());
                 }
+                Ok(None) if abort() => {
+                    kill_group(&handle);
+                    aborted = true;
+                    finished_at = Some(Instant::now());
+                }
                 Ok(None) => {}
                 Err(e) => return Err(ChildError::Start(e)),
             }
         }
     }
-    if timed_out {
+    if timed_out || aborted {
         let _ = handle.wait_timeout(DRAIN_GRACE);
-        return Err(ChildError::TimedOut(out));
+        return Err(if aborted {
+            ChildError::Aborted(out)
+        } else {
+            ChildError::TimedOut(out)
+        });
     }
     let status = handle.wait().map_err(ChildError::Start)?.status;
     out.code = status.code();
@@ -184,6 +197,7 @@ mod tests {
             &[],
             &[("LC_ALL", "C")],
             timeout,
+            &|| false,
             &|l| lines.lock().unwrap().push(l.to_string()),
         );
         (r, lines.into_inner().unwrap())
@@ -222,8 +236,35 @@ mod tests {
     }
 
     #[test]
+    fn abort_kills_the_child() {
+        let started = Instant::now();
+        let dir = tempfile::tempdir().unwrap();
+        let flag = dir.path().join("go");
+        let r = run(
+            "sh",
+            &[
+                "-c".to_string(),
+                format!("touch {}; sleep 30", flag.display()),
+            ],
+            &[],
+            Duration::from_secs(60),
+            &|| flag.exists(),
+            &|_| {},
+        );
+        assert!(matches!(r, Err(ChildError::Aborted(_))), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(10));
+    }
+
+    #[test]
     fn missing_program() {
-        let r = run("/nonexistent/cf", &[], &[], Duration::from_secs(1), &|_| {});
+        let r = run(
+            "/nonexistent/cf",
+            &[],
+            &[],
+            Duration::from_secs(1),
+            &|| false,
+            &|_| {},
+        );
         match r {
             Err(ChildError::Start(e)) => assert_eq!(e.kind(), std::io::ErrorKind::NotFound),
             other => panic!("{other:?}"),

@@ -59,6 +59,18 @@ pub enum Command {
         /// Print the cf commands the deploy would run, in order, and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Break the deploy lock of a run that is gone (a killed CI job)
+        #[arg(long)]
+        force_unlock: bool,
+    },
+    /// Put the previous version back: start the idle app, check it, switch the live route to it
+    Rollback {
+        /// Print the cf commands the rollback would run, in order, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Break the deploy lock of a run that is gone (a killed CI job)
+        #[arg(long)]
+        force_unlock: bool,
     },
     /// Show both apps, their state and routes, and which one is live
     Status,

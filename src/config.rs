@@ -77,6 +77,16 @@ pub struct Config {
     pub smoke: Smoke,
     pub old_app: OldApp,
     pub cf: CfSettings,
+    pub lock: LockSettings,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockSettings {
+    pub enabled: bool,
+    /// A lock older than this is broken with a warning: its deploy is presumed dead.
+    pub stale_after: Duration,
+    /// How long to wait after taking the lock before checking that it is still ours.
+    pub settle: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +133,8 @@ struct RawConfig {
     switch: RawSwitch,
     #[serde(default)]
     cf: RawCf,
+    #[serde(default)]
+    lock: RawLock,
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,6 +205,16 @@ struct RawCf {
     timeout: Option<String>,
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawLock {
+    enabled: Option<bool>,
+    stale_after: Option<String>,
+    settle: Option<String>,
+}
+
+pub const DEFAULT_LOCK_STALE_AFTER: Duration = Duration::from_secs(60 * 60);
+pub const DEFAULT_LOCK_SETTLE: Duration = Duration::from_secs(2);
 pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_CF_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -451,6 +473,21 @@ impl Config {
                 &mut problem,
             ),
         };
+        let lock = LockSettings {
+            enabled: raw.lock.enabled.unwrap_or(true),
+            stale_after: duration(
+                "lock.stale-after",
+                raw.lock.stale_after.as_deref(),
+                DEFAULT_LOCK_STALE_AFTER,
+                &mut problem,
+            ),
+            settle: duration(
+                "lock.settle",
+                raw.lock.settle.as_deref(),
+                DEFAULT_LOCK_SETTLE,
+                &mut problem,
+            ),
+        };
         if cf.space.is_some() && cf.org.is_none() {
             problem(
                 "cf.space",
@@ -474,6 +511,7 @@ impl Config {
             smoke,
             old_app: raw.switch.old.unwrap_or(OldApp::Stop),
             cf,
+            lock,
         })
     }
 

@@ -6,12 +6,15 @@
 //! failure, not from what the tool believes it did: a cf call can fail although the
 //! server applied it.
 
+use std::collections::BTreeMap;
+use std::sync::Mutex;
 use std::thread;
 
 use crate::cf::{CfClient, CfCommand, CfError, Target, Version};
 use crate::config::{Config, OldApp};
 use crate::error::Error;
-use crate::plan::{self, PairState, Plan, RouteRole, Step};
+use crate::metadata::AppMeta;
+use crate::plan::{Kind, PairState, Plan, RouteRole, Step};
 use crate::report::Reporter;
 use crate::smoke;
 
@@ -19,6 +22,19 @@ pub struct Context<'a> {
     pub config: &'a Config,
     pub cf: CfClient<'a>,
     pub reporter: &'a Reporter,
+    /// GUIDs learnt during the run, for apps created by it.
+    pub guids: Mutex<BTreeMap<String, String>>,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(config: &'a Config, cf: CfClient<'a>, reporter: &'a Reporter) -> Context<'a> {
+        Context {
+            config,
+            cf,
+            reporter,
+            guids: Mutex::new(BTreeMap::new()),
+        }
+    }
 }
 
 /// What the read-only preflight found.
@@ -27,6 +43,8 @@ pub struct Observed {
     pub version: Version,
     pub target: Target,
     pub pair: PairState,
+    /// GUID and annotations of each app that exists.
+    pub meta: BTreeMap<String, AppMeta>,
 }
 
 /// Checks that cf runs and is logged in and targeted, and reads both apps. Read-only.
@@ -46,9 +64,9 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
         });
     }
     // Independent reads: run them side by side.
-    let (target, pair) = thread::scope(|s| {
+    let (target, observed) = thread::scope(|s| {
         let target = s.spawn(|| ctx.cf.target());
-        let pair = s.spawn(|| observe_pair(ctx));
+        let pair = s.spawn(|| observe(ctx));
         (
             target.join().expect("cf target thread"),
             pair.join().expect("cf app thread"),
@@ -85,12 +103,57 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
             hint: format!("run `cf target -o {wanted_org} -s {wanted_space}` if that is the right place to deploy"),
         });
     }
-    let pair = pair.map_err(Error::Observe)?;
+    let (pair, meta) = observed.map_err(Error::Observe)?;
     Ok(Observed {
         version,
         target,
         pair,
+        meta,
     })
+}
+
+/// Both apps: `cf app` and `cf app --guid` side by side, then the annotations of those
+/// that exist.
+pub fn observe(ctx: &Context) -> Result<(PairState, BTreeMap<String, AppMeta>), CfError> {
+    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
+    let (pair, guids) = thread::scope(|s| {
+        let pair = s.spawn(|| observe_pair(ctx));
+        let b = s.spawn(|| ctx.cf.guid(blue));
+        let g = s.spawn(|| ctx.cf.guid(green));
+        (
+            pair.join().expect("cf app thread"),
+            [
+                (blue, b.join().expect("cf app --guid thread")),
+                (green, g.join().expect("cf app --guid thread")),
+            ],
+        )
+    });
+    let pair = pair?;
+    let mut existing = Vec::new();
+    for (app, guid) in guids {
+        if let Some(guid) = guid? {
+            existing.push((app.clone(), guid));
+        }
+    }
+    let metas: Vec<Result<AppMeta, CfError>> = thread::scope(|s| {
+        let handles: Vec<_> = existing
+            .iter()
+            .map(|(_, guid)| s.spawn(|| ctx.cf.app_meta(guid)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("cf curl thread"))
+            .collect()
+    });
+    let mut meta = BTreeMap::new();
+    for ((app, _), m) in existing.into_iter().zip(metas) {
+        meta.insert(app, m?);
+    }
+    let mut guids = ctx.guids.lock().unwrap();
+    for (app, m) in &meta {
+        guids.insert(app.clone(), m.guid.clone());
+    }
+    Ok((pair, meta))
 }
 
 /// `cf app` for both apps, side by side.
@@ -143,10 +206,20 @@ pub struct Outcome {
     pub completed_by_recovery: Option<String>,
 }
 
-pub fn execute(ctx: &Context, plan: &Plan, before: &PairState) -> Result<Outcome, Error> {
+pub fn execute(ctx: &Context, plan: &Plan) -> Result<Outcome, Error> {
+    for note in &plan.notes {
+        ctx.reporter.warn(note);
+    }
     for (index, step) in plan.steps.iter().enumerate() {
+        crate::interrupt::set_at_once_message(at_once_message(ctx.config, plan, index));
+        if crate::interrupt::requested() {
+            return interrupted(ctx, plan, index);
+        }
         if let Err(failure) = ctx.reporter.step(&step.to_string(), || run_step(ctx, step)) {
-            return recover(ctx, plan, before, index, failure);
+            if crate::interrupt::requested() {
+                return interrupted(ctx, plan, index + 1);
+            }
+            return recover(ctx, plan, index, failure);
         }
     }
     Ok(Outcome {
@@ -156,12 +229,55 @@ pub fn execute(ctx: &Context, plan: &Plan, before: &PairState) -> Result<Outcome
     })
 }
 
+/// The first interrupt came before step `next` ran: bring the routes to a safe state as
+/// after a failure of the last step that ran, then report the interrupt.
+fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<Outcome, Error> {
+    let Some(last) = next.checked_sub(1) else {
+        return Err(Error::Interrupted {
+            step: "the start".into(),
+            state: "nothing was changed".into(),
+        });
+    };
+    let step = plan.steps[last].to_string();
+    let state = match recover(ctx, plan, last, StepError::Interrupted) {
+        Ok(outcome) => format!(
+            "the switch had begun, so it was completed: {} is live",
+            outcome.live
+        ),
+        Err(Error::DeployFailed { live, .. }) => live,
+        Err(e) => return Err(e),
+    };
+    Err(Error::Interrupted { step, state })
+}
+
+/// What a second interrupt prints while step `index` runs.
+fn at_once_message(config: &Config, plan: &Plan, index: usize) -> String {
+    let forward = plan.steps[..=index]
+        .iter()
+        .any(|s| is_unmap_from_previous(plan, s));
+    let commands: Vec<String> = blind_recovery_steps(config, plan, index, forward)
+        .iter()
+        .filter_map(Step::command)
+        .map(|c| format!("    {c}"))
+        .collect();
+    format!(
+        "stopped at once during: {}\n\
+         cf may still be finishing that command. `cf-bluegreen status` shows the state; a plain \
+         `cf-bluegreen deploy` resolves what an interrupted deploy leaves. Or, by hand:\n{}\n\
+         The deploy lock stays; break it with --force-unlock.",
+        plan.steps[index],
+        commands.join("\n")
+    )
+}
+
 #[derive(Debug, thiserror::Error)]
 enum StepError {
     #[error(transparent)]
     Cf(#[from] CfError),
     #[error(transparent)]
     Smoke(#[from] smoke::SmokeError),
+    #[error("interrupted")]
+    Interrupted,
 }
 
 fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
@@ -195,7 +311,17 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
             }
         }
         Step::Push { command, .. } => {
-            ctx.cf.run(command, config.push.timeout)?;
+            ctx.cf.run_abortable(command, config.push.timeout)?;
+        }
+        Step::Annotate { app, guid, values } => {
+            // Bookkeeping: a failure here must not fail the deploy. Without the records
+            // a later run may need a human to resolve an interrupted switch, and says so.
+            if let Err(e) = annotate(ctx, app, guid.as_deref(), values) {
+                ctx.reporter.warn(&format!(
+                    "could not record {} on {app}: {e}",
+                    step_keys(values)
+                ));
+            }
         }
         other => {
             let command = other.command().expect("every other step is one cf command");
@@ -205,17 +331,51 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
     Ok(())
 }
 
+fn step_keys(values: &[(String, Option<String>)]) -> String {
+    values
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn annotate(
+    ctx: &Context,
+    app: &str,
+    guid: Option<&str>,
+    values: &[(String, Option<String>)],
+) -> Result<(), CfError> {
+    let known = guid
+        .map(str::to_string)
+        .or_else(|| ctx.guids.lock().unwrap().get(app).cloned());
+    let guid = match known {
+        Some(g) => g,
+        None => {
+            let g = ctx.cf.guid(app)?.ok_or_else(|| CfError::Failed {
+                command: format!("cf app {app} --guid"),
+                status: "the app does not exist".into(),
+                output: String::new(),
+            })?;
+            ctx.guids.lock().unwrap().insert(app.to_string(), g.clone());
+            g
+        }
+    };
+    ctx.cf.annotate(&guid, values)?;
+    Ok(())
+}
+
 fn recover(
     ctx: &Context,
     plan: &Plan,
-    before: &PairState,
     failed_index: usize,
     failure: StepError,
 ) -> Result<Outcome, Error> {
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
+    let interrupted = matches!(failure, StepError::Interrupted);
     let logs = match failed {
-        Step::Push { .. } | Step::SmokeCheck { .. } => ctx
+        _ if interrupted => String::new(),
+        Step::Push { .. } | Step::SmokeCheck { .. } | Step::Start { .. } => ctx
             .cf
             .recent_logs(&plan.target, 20)
             .map(|l| {
@@ -228,17 +388,16 @@ fn recover(
             .unwrap_or_default(),
         _ => String::new(),
     };
-    ctx.reporter.warn(&format!(
-        "{failed} failed; bringing the routes to a safe state"
-    ));
+    ctx.reporter.warn(&if interrupted {
+        format!("interrupted after: {failed}; bringing the routes to a safe state")
+    } else {
+        format!("{failed} failed; bringing the routes to a safe state")
+    });
 
     let (forward, steps) = match observe_pair(ctx) {
         Ok(now) => {
-            let forward = complete_forward(ctx.config, plan, before, &now, failed_index);
-            (
-                forward,
-                recovery_steps(ctx.config, plan, before, &now, forward),
-            )
+            let forward = complete_forward(ctx.config, plan, &now, failed_index);
+            (forward, recovery_steps(ctx.config, plan, &now, forward))
         }
         Err(e) => {
             ctx.reporter.warn(&format!(
@@ -249,7 +408,7 @@ fn recover(
                 .any(|s| is_unmap_from_previous(plan, s));
             (
                 forward,
-                blind_recovery_steps(ctx.config, plan, before, failed_index, forward),
+                blind_recovery_steps(ctx.config, plan, failed_index, forward),
             )
         }
     };
@@ -289,6 +448,10 @@ fn recover(
         ),
     };
     Err(Error::DeployFailed {
+        what: match plan.kind {
+            Kind::Deploy => "deploy",
+            Kind::Rollback => "rollback",
+        },
         step: failed.to_string(),
         cause,
         live,
@@ -311,10 +474,10 @@ fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
 pub fn complete_forward(
     config: &Config,
     plan: &Plan,
-    before: &PairState,
     now: &PairState,
     failed_index: usize,
 ) -> bool {
+    let before = &plan.before;
     let target = &plan.target;
     let target_ready = now.get(target).is_some_and(|s| s.started())
         && config.live.iter().all(|r| now.holds(target, r));
@@ -343,13 +506,8 @@ pub fn complete_forward(
 /// The steps from the observed state `now` to a safe one: the previous app serving what
 /// it served before (restore), or the new app serving everything (forward). Mapping
 /// always comes before unmapping, so no live route is ever left without an app.
-pub fn recovery_steps(
-    config: &Config,
-    plan: &Plan,
-    before: &PairState,
-    now: &PairState,
-    forward: bool,
-) -> Vec<Step> {
+pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bool) -> Vec<Step> {
+    let before = &plan.before;
     let target = &plan.target;
     let mut steps = Vec::new();
     let unmap_staging = |steps: &mut Vec<Step>| {
@@ -431,10 +589,10 @@ pub fn recovery_steps(
 fn blind_recovery_steps(
     config: &Config,
     plan: &Plan,
-    before: &PairState,
     failed_index: usize,
     forward: bool,
 ) -> Vec<Step> {
+    let before = &plan.before;
     let attempted = &plan.steps[..=failed_index];
     let mut steps = Vec::new();
     let target = &plan.target;
@@ -511,13 +669,16 @@ pub fn dry_run_lines(plan: &Plan) -> Vec<String> {
     plan.commands().iter().map(CfCommand::to_string).collect()
 }
 
-pub use plan::plan_deploy;
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::cf::{AppStatus, RequestedState};
+    use crate::metadata::DeployId;
     use std::path::Path;
+
+    fn plan_deploy(c: &Config, state: &PairState) -> Result<Plan, crate::plan::PlanError> {
+        crate::plan::plan_deploy(c, state, &BTreeMap::new(), &DeployId("id".into()))
+    }
 
     fn config(extra: &str) -> Config {
         let text = format!(
@@ -569,6 +730,7 @@ mod tests {
             &self,
             args: &[String],
             _timeout: std::time::Duration,
+            _abort: &dyn Fn() -> bool,
             _on_line: &(dyn Fn(&str) + Sync),
         ) -> Result<crate::cf::CfOutput, CfError> {
             use std::sync::atomic::Ordering::SeqCst;
@@ -604,11 +766,11 @@ mod tests {
         };
         let reporter = Reporter::new(crate::report::Verbosity::Quiet);
         let c = config("");
-        let ctx = Context {
-            config: &c,
-            cf: CfClient::new(&cf, &reporter, std::time::Duration::from_secs(5)),
-            reporter: &reporter,
-        };
+        let ctx = Context::new(
+            &c,
+            CfClient::new(&cf, &reporter, std::time::Duration::from_secs(5)),
+            &reporter,
+        );
         let observed = preflight(&ctx).unwrap();
         assert_eq!(observed.pair, pair(None, None));
         assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
@@ -624,9 +786,9 @@ mod tests {
             app(true, &["live.example.com"]),
             app(true, &["stg.example.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &before, &now, smoke));
+        assert!(!complete_forward(&c, &plan, &now, smoke));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, false)),
             ["cf unmap-route b example.com --hostname stg", "cf stop b"]
         );
     }
@@ -642,9 +804,9 @@ mod tests {
             app(true, &["live.example.com"]),
             app(true, &["stg.example.com", "live.example.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &before, &now, unmap_old));
+        assert!(!complete_forward(&c, &plan, &now, unmap_old));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, false)),
             [
                 "cf unmap-route b example.com --hostname live",
                 "cf unmap-route b example.com --hostname stg",
@@ -663,9 +825,9 @@ mod tests {
             app(true, &[]),
             app(true, &["stg.example.com", "live.example.com"]),
         );
-        assert!(complete_forward(&c, &plan, &before, &now, unmap_old));
+        assert!(complete_forward(&c, &plan, &now, unmap_old));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &before, &now, true)),
+            commands(&recovery_steps(&c, &plan, &now, true)),
             ["cf unmap-route b example.com --hostname stg", "cf stop a"]
         );
     }
@@ -683,9 +845,9 @@ mod tests {
             app(false, &["www.shop.com"]),
             app(false, &["live.example.com", "www.shop.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &before, &now, 5));
+        assert!(!complete_forward(&c, &plan, &now, 5));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &before, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, false)),
             [
                 "cf start a",
                 "cf map-route a example.com --hostname live",
@@ -702,9 +864,9 @@ mod tests {
         let plan = plan_deploy(&c, &before).unwrap();
         let last = plan.steps.len() - 1;
         let now = pair(app(true, &["live.example.com", "stg.example.com"]), None);
-        assert!(complete_forward(&c, &plan, &before, &now, last));
+        assert!(complete_forward(&c, &plan, &now, last));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &before, &now, true)),
+            commands(&recovery_steps(&c, &plan, &now, true)),
             ["cf unmap-route a example.com --hostname stg"]
         );
     }
@@ -724,7 +886,7 @@ mod tests {
             )
         });
         assert_eq!(
-            commands(&blind_recovery_steps(&c, &plan, &before, map_live, false)),
+            commands(&blind_recovery_steps(&c, &plan, map_live, false)),
             [
                 "cf start a",
                 "cf map-route a example.com --hostname live",

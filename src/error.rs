@@ -29,13 +29,28 @@ pub enum Error {
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A step failed and the previous state was restored.
-    #[error("{step} failed, and the deploy was rolled back: {live}\n{cause}{logs}")]
+    #[error("{step} failed, and the {what} was undone: {live}\n{cause}{logs}")]
     DeployFailed {
+        what: &'static str,
         step: String,
         cause: String,
         live: String,
         logs: String,
     },
+    /// Another run holds the deploy lock.
+    #[error(
+        "another deploy of this app pair is running: {holder} has held the lock on {app} for {age}.\n  \
+         hint: wait for it to finish. If it is gone (a killed CI job), run again with --force-unlock; \
+         locks older than lock.stale-after are broken automatically"
+    )]
+    Locked {
+        app: String,
+        holder: String,
+        age: String,
+    },
+    /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
+    #[error("interrupted during {step}: {state}")]
+    Interrupted { step: String, state: String },
     /// A step failed and so did the recovery.
     #[error(
         "{step} failed: {cause}\n\nThe recovery failed too: {recovery}\n\n\
@@ -54,8 +69,12 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Environment { .. } | Error::CfMissing(_) => EXIT_USAGE,
-            Error::Observe(_) | Error::Plan(_) | Error::DeployFailed { .. } => EXIT_FAILED,
+            Error::Observe(_)
+            | Error::Plan(_)
+            | Error::DeployFailed { .. }
+            | Error::Locked { .. } => EXIT_FAILED,
             Error::Unsafe { .. } => EXIT_UNSAFE,
+            Error::Interrupted { .. } => crate::interrupt::EXIT_INTERRUPTED,
         }
     }
 }

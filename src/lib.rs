@@ -8,6 +8,9 @@ pub mod cli;
 pub mod config;
 pub mod deploy;
 pub mod error;
+pub mod interrupt;
+pub mod lock;
+pub mod metadata;
 pub mod plan;
 pub mod report;
 pub mod route;
@@ -21,9 +24,11 @@ use clap::Parser;
 use crate::cf::process::CfProcess;
 use crate::cf::{Cf, CfClient};
 use crate::cli::{Cli, Command};
-use crate::config::Config;
-use crate::deploy::Context;
+use crate::config::{Config, OldApp};
+use crate::deploy::{Context, Observed};
 use crate::error::{Error, EXIT_OK};
+use crate::metadata::DeployId;
+use crate::plan::{Kind, Plan};
 use crate::report::{short, Reporter, Verbosity};
 
 /// Runs the tool with these arguments (the first is the program name) and returns the
@@ -41,6 +46,7 @@ where
             return e.exit_code();
         }
     };
+    interrupt::install();
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,
@@ -48,7 +54,7 @@ where
     };
     let reporter = Reporter::new(verbosity);
     let cf = CfProcess::new(cli.cf_bin.clone());
-    match run_command(&cli, &cf, &reporter) {
+    match run_command(&cli, &cf, &reporter, &who_am_i()) {
         Ok(()) => EXIT_OK,
         Err(e) => {
             reporter.error(&e.to_string());
@@ -57,69 +63,167 @@ where
     }
 }
 
-/// Runs the parsed command against any [`Cf`].
-pub fn run_command(cli: &Cli, cf: &dyn Cf, reporter: &Reporter) -> Result<(), Error> {
+/// `user@host pid N`, for the lock and the records on the apps. The environment is read
+/// here and nowhere else.
+fn who_am_i() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok();
+    let host = std::env::var("HOSTNAME").ok().or_else(hostname);
+    metadata::who(user.as_deref(), host.as_deref())
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}
+
+/// Runs the parsed command against any [`Cf`]; `who` names this run in the lock.
+pub fn run_command(cli: &Cli, cf: &dyn Cf, reporter: &Reporter, who: &str) -> Result<(), Error> {
     let config = Config::load(&cli.config)?;
-    let ctx = Context {
-        config: &config,
-        cf: CfClient::new(cf, reporter, config.cf.timeout),
+    let ctx = Context::new(
+        &config,
+        CfClient::new(cf, reporter, config.cf.timeout),
         reporter,
-    };
+    );
     match cli.command {
         Command::Status => {
             let observed = deploy::preflight(&ctx)?;
-            for line in status::render(&config, &observed.pair) {
+            for line in status::render(&config, &observed.pair, &observed.meta) {
                 reporter.result(&line);
             }
             Ok(())
         }
-        Command::Deploy { dry_run } => {
-            deploy::check_push_files(&config)?;
-            let observed = reporter.step("read the current state", || deploy::preflight(&ctx))?;
-            let plan = deploy::plan_deploy(&config, &observed.pair)?;
-            reporter.info(&format!(
-                "cf {} as {} in {} / {}",
-                observed.version.full,
-                observed.target.user.as_deref().unwrap_or("?"),
-                observed.target.org.as_deref().unwrap_or("?"),
-                observed.target.space.as_deref().unwrap_or("?"),
-            ));
-            reporter.info(&match &plan.previous {
-                Some(old) => format!("live: {old}; the new version goes to {}", plan.target),
-                None => format!(
-                    "no app holds {} yet: first deploy, to {}",
-                    config.main_live(),
-                    plan.target
-                ),
-            });
-            if dry_run {
-                for step in &plan.steps {
-                    if step.command().is_none() {
-                        reporter.info(&format!("then: {step}"));
-                    }
-                }
-                for line in deploy::dry_run_lines(&plan) {
-                    reporter.result(&line);
-                }
-                return Ok(());
+        Command::Deploy {
+            dry_run,
+            force_unlock,
+        } => switch(&ctx, Kind::Deploy, dry_run, force_unlock, who),
+        Command::Rollback {
+            dry_run,
+            force_unlock,
+        } => switch(&ctx, Kind::Rollback, dry_run, force_unlock, who),
+    }
+}
+
+fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> Result<Plan, Error> {
+    Ok(match kind {
+        Kind::Deploy => plan::plan_deploy(ctx.config, &observed.pair, &observed.meta, id)?,
+        Kind::Rollback => plan::plan_rollback(ctx.config, &observed.pair, &observed.meta, id)?,
+    })
+}
+
+fn describe(ctx: &Context, kind: Kind, plan: &Plan) {
+    let config = ctx.config;
+    ctx.reporter.info(&match (&plan.previous, kind) {
+        (Some(old), Kind::Deploy) => {
+            format!("live: {old}; the new version goes to {}", plan.target)
+        }
+        (None, _) => format!(
+            "no app holds {} yet: first deploy, to {}",
+            config.main_live(),
+            plan.target
+        ),
+        (Some(old), Kind::Rollback) => {
+            format!(
+                "live: {old}; rolling back to the previous version on {}",
+                plan.target
+            )
+        }
+    });
+}
+
+/// A deploy or a rollback: read, lock, read again, plan, run, unlock.
+fn switch(
+    ctx: &Context,
+    kind: Kind,
+    dry_run: bool,
+    force_unlock: bool,
+    who: &str,
+) -> Result<(), Error> {
+    let reporter = ctx.reporter;
+    if kind == Kind::Deploy {
+        deploy::check_push_files(ctx.config)?;
+    }
+    let observed = reporter.step("read the current state", || deploy::preflight(ctx))?;
+    reporter.info(&format!(
+        "cf {} as {} in {} / {}",
+        observed.version.full,
+        observed.target.user.as_deref().unwrap_or("?"),
+        observed.target.org.as_deref().unwrap_or("?"),
+        observed.target.space.as_deref().unwrap_or("?"),
+    ));
+    let id = DeployId::new(who);
+    if dry_run {
+        for (app, meta) in &observed.meta {
+            if let Some(lock) = meta.get(metadata::LOCK) {
+                reporter.warn(&format!(
+                    "{app} carries a deploy lock: {}",
+                    lock::parse_value(lock).holder
+                ));
             }
-            let outcome = deploy::execute(&ctx, &plan, &observed.pair)?;
-            let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
-            let previous = match (&outcome.previous, config.old_app) {
-                (Some(old), config::OldApp::Stop) => format!("; {old} stopped"),
-                (Some(old), config::OldApp::Keep) => {
-                    format!("; {old} kept running, without routes")
+        }
+        let plan = make_plan(ctx, kind, &observed, &id)?;
+        describe(ctx, kind, &plan);
+        for note in &plan.notes {
+            reporter.warn(note);
+        }
+        for step in &plan.steps {
+            if step.command().is_none() {
+                reporter.info(&format!("then: {step}"));
+            }
+        }
+        for line in deploy::dry_run_lines(&plan) {
+            reporter.result(&line);
+        }
+        return Ok(());
+    }
+
+    // A state that needs a human is reported before anything is written, the lock included.
+    make_plan(ctx, kind, &observed, &id)?;
+    let held = lock::acquire(ctx, &observed, who, &id.0, force_unlock)?;
+    let result = (|| {
+        let observed = match &held {
+            // Another deploy may have finished while this one waited for the lock.
+            Some(_) => {
+                let (pair, meta) = deploy::observe(ctx).map_err(Error::Observe)?;
+                Observed {
+                    pair,
+                    meta,
+                    ..observed
                 }
-                (Some(old), config::OldApp::Delete) => format!("; {old} deleted"),
-                (None, _) => String::new(),
-            };
-            reporter.info(&format!(
-                "{} is live at {}{previous} ({})",
-                outcome.live,
-                urls.join(", "),
-                short(reporter.elapsed())
-            ));
-            Ok(())
+            }
+            None => observed,
+        };
+        let plan = make_plan(ctx, kind, &observed, &id)?;
+        describe(ctx, kind, &plan);
+        let outcome = deploy::execute(ctx, &plan)?;
+        let config = ctx.config;
+        let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
+        let previous = match (&outcome.previous, config.old_app, kind) {
+            (Some(old), OldApp::Keep, _) => format!("; {old} kept running, without routes"),
+            (Some(old), OldApp::Delete, Kind::Deploy) => format!("; {old} deleted"),
+            (Some(old), _, _) => format!("; {old} stopped"),
+            (None, _, _) => String::new(),
+        };
+        reporter.info(&format!(
+            "{} is live at {}{previous} ({})",
+            outcome.live,
+            urls.join(", "),
+            short(reporter.elapsed())
+        ));
+        Ok(())
+    })();
+    if let Some(held) = &held {
+        match &result {
+            Err(Error::Unsafe { .. }) => reporter.warn(&format!(
+                "the deploy lock on {} is kept, so that no other deploy runs before the state is fixed; \
+                 after fixing it, run again with --force-unlock",
+                held.app
+            )),
+            _ => lock::release(ctx, held),
         }
     }
+    result
 }

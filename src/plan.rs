@@ -2,12 +2,17 @@
 //! ordered steps that move the live routes — computed from the configuration and the
 //! observed state before anything changes. The executor runs a [`Plan`]; `--dry-run`
 //! prints it.
+//!
+//! A plan starts with the steps that resolve what an interrupted deploy left behind
+//! (see [`resolve`]), so that a plain re-run converges.
 
+use std::collections::BTreeMap;
 use std::fmt;
 
-use crate::cf::{AppStatus, CfCommand};
+use crate::cf::{AppStatus, CfCommand, RequestedState};
 use crate::config::{Config, OldApp};
-use crate::route::Route;
+use crate::metadata::{self, AppMeta, DeployId};
+use crate::route::{normalize, Route};
 
 /// What `cf app` said about both apps of the pair (`None`: the app does not exist).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,6 +27,13 @@ impl PairState {
             .into_iter()
             .find(|(name, _)| name == app)
             .and_then(|(_, s)| s.as_ref())
+    }
+
+    fn get_mut(&mut self, app: &str) -> Option<&mut Option<AppStatus>> {
+        [&mut self.blue, &mut self.green]
+            .into_iter()
+            .find(|(name, _)| name == app)
+            .map(|(_, s)| s)
     }
 
     pub fn apps(&self) -> [(&str, Option<&AppStatus>); 2] {
@@ -43,6 +55,43 @@ impl PairState {
             .filter(|(name, _)| self.holds(name, route))
             .map(|(name, _)| name)
             .collect()
+    }
+
+    /// The state after `step`, as cf would leave it.
+    pub fn apply(&mut self, step: &Step) {
+        match step {
+            Step::MapRoute { app, route, .. } => {
+                if let Some(Some(s)) = self.get_mut(app) {
+                    if !s.routes.iter().any(|r| route.matches(r)) {
+                        s.routes.push(normalize(&route.url()));
+                    }
+                }
+            }
+            Step::UnmapRoute { app, route, .. } => {
+                if let Some(Some(s)) = self.get_mut(app) {
+                    s.routes.retain(|r| !route.matches(r));
+                }
+            }
+            Step::Start { app } | Step::Stop { app } => {
+                let state = if matches!(step, Step::Start { .. }) {
+                    RequestedState::Started
+                } else {
+                    RequestedState::Stopped
+                };
+                if let Some(Some(s)) = self.get_mut(app) {
+                    s.requested_state = state;
+                }
+            }
+            Step::Delete { app } => {
+                if let Some(s) = self.get_mut(app) {
+                    *s = None;
+                }
+            }
+            Step::Push { .. }
+            | Step::EnsureNotLive { .. }
+            | Step::SmokeCheck { .. }
+            | Step::Annotate { .. } => {}
+        }
     }
 }
 
@@ -88,6 +137,13 @@ pub enum Step {
     Delete {
         app: String,
     },
+    /// Records on the app what this deploy did to it (`None` removes a key). `guid` is
+    /// looked up when the step runs if the app did not exist when the plan was made.
+    Annotate {
+        app: String,
+        guid: Option<String>,
+        values: Vec<(String, Option<String>)>,
+    },
 }
 
 impl Step {
@@ -106,9 +162,32 @@ impl Step {
             Step::Stop { app } => Some(CfCommand::new(["stop", app])),
             // Never -r: the routes may be shared with the other app.
             Step::Delete { app } => Some(CfCommand::new(["delete", app, "-f"])),
+            Step::Annotate { app, guid, values } => {
+                let guid = match guid {
+                    Some(g) => g.clone(),
+                    None => format!("$(cf app {app} --guid)"),
+                };
+                Some(annotate_command(&guid, values))
+            }
             Step::EnsureNotLive { .. } | Step::SmokeCheck { .. } => None,
         }
     }
+
+    /// Annotations are bookkeeping: when they fail the deploy goes on, with a warning.
+    pub fn is_bookkeeping(&self) -> bool {
+        matches!(self, Step::Annotate { .. })
+    }
+}
+
+pub fn annotate_command(guid: &str, values: &[(String, Option<String>)]) -> CfCommand {
+    CfCommand::new([
+        "curl".to_string(),
+        format!("/v3/apps/{guid}"),
+        "-X".into(),
+        "PATCH".into(),
+        "-d".into(),
+        metadata::patch_body(values),
+    ])
 }
 
 impl fmt::Display for Step {
@@ -128,6 +207,13 @@ impl fmt::Display for Step {
             Step::Start { app } => write!(f, "start {app}"),
             Step::Stop { app } => write!(f, "stop {app}"),
             Step::Delete { app } => write!(f, "delete {app}"),
+            Step::Annotate { app, values, .. } => {
+                let keys: Vec<&str> = values
+                    .iter()
+                    .map(|(k, _)| k.trim_start_matches("cf-bluegreen/"))
+                    .collect();
+                write!(f, "record {} on {app}", keys.join(", "))
+            }
         }
     }
 }
@@ -139,13 +225,26 @@ fn role_name(role: RouteRole) -> &'static str {
     }
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A new version pushed to the idle app.
+    Deploy,
+    /// The previous version, already on the idle app, put back.
+    Rollback,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    /// The app that receives the new version.
+    pub kind: Kind,
+    /// The app that becomes live.
     pub target: String,
     /// The app that held the live route before, if any.
     pub previous: Option<String>,
+    /// The state the switch starts from: what was observed, after the resolution steps.
+    pub before: PairState,
     pub steps: Vec<Step>,
+    /// What the resolution found, for the user.
+    pub notes: Vec<String>,
 }
 
 impl Plan {
@@ -159,7 +258,7 @@ impl Plan {
 pub enum PlanError {
     #[error(
         "both {blue} and {green} hold the live route {route}: a previous deploy did not finish, \
-         and it is not clear which version should stay live.\n  \
+         and {why}.\n  \
          hint: check both versions, then unmap the live route from the one that should not be live, e.g.\n    \
          cf unmap-route {green} {args}\n  and run the deploy again"
     )]
@@ -168,7 +267,10 @@ pub enum PlanError {
         green: String,
         route: String,
         args: String,
+        why: String,
     },
+    #[error("nothing to roll back: {reason}\n  hint: {hint}")]
+    NoRollback { reason: String, hint: String },
 }
 
 /// The live app: the app of the pair holding the main live route.
@@ -177,12 +279,21 @@ pub fn live_app<'a>(config: &Config, state: &'a PairState) -> Result<Option<&'a 
     match state.holders(route).as_slice() {
         [] => Ok(None),
         [one] => Ok(Some(one)),
-        _ => Err(PlanError::BothLive {
-            blue: config.blue.clone(),
-            green: config.green.clone(),
-            route: route.url(),
-            args: shell_words::join(route.cf_args()),
-        }),
+        _ => Err(both_live(
+            config,
+            "it is not clear which version should stay live".into(),
+        )),
+    }
+}
+
+fn both_live(config: &Config, why: String) -> PlanError {
+    let route = config.main_live();
+    PlanError::BothLive {
+        blue: config.blue.clone(),
+        green: config.green.clone(),
+        route: route.url(),
+        args: shell_words::join(route.cf_args()),
+        why,
     }
 }
 
@@ -210,30 +321,222 @@ pub fn push_command(config: &Config, target: &str) -> CfCommand {
     CfCommand { args }
 }
 
-pub fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError> {
-    let previous = live_app(config, state)?.map(str::to_string);
-    let target = match &previous {
-        Some(live) => config.other(live).to_string(),
-        None => config.blue.clone(),
+/// The steps that bring what an interrupted deploy (or a hand) left behind back to one
+/// live app, no staging route and consistent extra routes — and the state after them.
+///
+/// Where the safe choice needs a human (both apps live, and the records do not say which
+/// one holds the checked new version) it fails, and nothing is changed.
+pub fn resolve(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Result<(Vec<Step>, PairState, Vec<String>), PlanError> {
+    let mut state = pair.clone();
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    let push = |state: &mut PairState, steps: &mut Vec<Step>, step: Step| {
+        state.apply(&step);
+        steps.push(step);
     };
-    let mut steps = vec![
-        Step::Push {
-            app: target.clone(),
-            command: push_command(config, &target),
-        },
-        Step::EnsureNotLive {
-            app: target.clone(),
-        },
-        Step::MapRoute {
-            app: target.clone(),
-            route: config.staging.clone(),
-            role: RouteRole::Staging,
-        },
-    ];
+    let main = config.main_live();
+
+    if state.holders(main).len() == 2 {
+        let Some(new) = checked_newer(config, &state, meta) else {
+            return Err(both_live(
+                config,
+                "the records on the apps do not say which one holds the checked new version \
+                 (cf-bluegreen/deploy and cf-bluegreen/checked annotations)"
+                    .into(),
+            ));
+        };
+        let old = config.other(&new).to_string();
+        notes.push(format!(
+            "both apps hold the live route: an earlier deploy was interrupted during the switch; \
+             {new} holds the version that passed its check in that deploy, so the switch to it is finished first"
+        ));
+        for route in &config.live {
+            if state.holds(&old, route) && !state.holds(&new, route) {
+                let step = Step::MapRoute {
+                    app: new.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                };
+                push(&mut state, &mut steps, step);
+            }
+        }
+        for route in &config.live {
+            if state.holds(&old, route) {
+                let step = Step::UnmapRoute {
+                    app: old.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                };
+                push(&mut state, &mut steps, step);
+            }
+        }
+        if config.old_app != OldApp::Keep && state.get(&old).is_some_and(|s| s.started()) {
+            // Stopped rather than deleted: the deploy that follows pushes to it anyway.
+            push(&mut state, &mut steps, Step::Stop { app: old.clone() });
+        }
+    }
+
+    for app in [config.blue.clone(), config.green.clone()] {
+        if state.holds(&app, &config.staging) {
+            notes.push(format!(
+                "{app} still holds the staging route {}: an earlier deploy did not finish; unmapping it",
+                config.staging
+            ));
+            let step = Step::UnmapRoute {
+                app: app.clone(),
+                route: config.staging.clone(),
+                role: RouteRole::Staging,
+            };
+            push(&mut state, &mut steps, step);
+        }
+    }
+
+    if let Some(live) = state.holders(main).first().map(|s| s.to_string()) {
+        let other = config.other(&live).to_string();
+        for route in &config.live[1..] {
+            if state.holds(&other, route) {
+                notes.push(format!(
+                    "{other} still holds the live route {route}, which belongs with {live}"
+                ));
+                if !state.holds(&live, route) {
+                    let step = Step::MapRoute {
+                        app: live.clone(),
+                        route: route.clone(),
+                        role: RouteRole::Live,
+                    };
+                    push(&mut state, &mut steps, step);
+                }
+                let step = Step::UnmapRoute {
+                    app: other.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                };
+                push(&mut state, &mut steps, step);
+            }
+        }
+        if let Some(s) = state.get(&live) {
+            if !s.started() {
+                notes.push(format!(
+                    "the live app {live} is stopped: {main} is down until this deploy switches it"
+                ));
+            } else if !s.instances.is_empty() && s.running_instances() == 0 {
+                notes.push(format!(
+                    "no instance of the live app {live} is running ({}): {main} is down until this deploy switches it",
+                    s.instances.join(", ")
+                ));
+            }
+        }
+    } else if config.live[1..]
+        .iter()
+        .any(|r| !state.holders(r).is_empty())
+    {
+        notes.push(format!(
+            "no app holds the main live route {main}, but extra live routes are held; the deploy maps them all"
+        ));
+    }
+    Ok((steps, state, notes))
+}
+
+/// Of two apps both holding the live route, the one whose version passed its check in
+/// the most recent deploy, if the annotations say so and it is started.
+fn checked_newer(
+    config: &Config,
+    state: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Option<String> {
+    let candidates: Vec<(&str, &str)> = [config.blue.as_str(), config.green.as_str()]
+        .into_iter()
+        .filter(|app| state.get(app).is_some_and(|s| s.started()))
+        .filter_map(|app| {
+            let m = meta.get(app)?;
+            m.checked()
+                .then(|| (app, m.get(metadata::DEPLOY).unwrap_or("")))
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(b.1))
+        .map(|(app, _)| app.to_string())
+}
+
+/// With no app live: the app that was live last (per its records) is kept as it is, and
+/// the new version goes to the other one; blue when nothing is known.
+fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String {
+    let since = |app: &str| {
+        meta.get(app)
+            .and_then(|m| m.get(metadata::LIVE_SINCE))
+            .unwrap_or("")
+    };
+    let (b, g) = (since(&config.blue), since(&config.green));
+    if b > g {
+        config.green.clone()
+    } else {
+        config.blue.clone()
+    }
+}
+
+fn guid_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
+    meta.get(app).map(|m| m.guid.clone())
+}
+
+fn live_since(id: &DeployId, kind: Kind) -> String {
+    let what = match kind {
+        Kind::Deploy => "deploy",
+        Kind::Rollback => "rollback",
+    };
+    format!(
+        "{} by {what} {}",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        id.0
+    )
+}
+
+/// What every plan is made from.
+#[derive(Clone, Copy)]
+struct Inputs<'a> {
+    config: &'a Config,
+    /// After the resolution steps.
+    state: &'a PairState,
+    meta: &'a BTreeMap<String, AppMeta>,
+    id: &'a DeployId,
+}
+
+/// The switch itself, shared by deploy and rollback: staging, check, live routes, the
+/// previous app's live routes, staging again, the previous app.
+fn switch_steps(
+    inputs: &Inputs,
+    kind: Kind,
+    target: &str,
+    previous: Option<&str>,
+    steps: &mut Vec<Step>,
+) {
+    let Inputs {
+        config,
+        state,
+        meta,
+        id,
+    } = *inputs;
+    let target = target.to_string();
+    steps.push(Step::MapRoute {
+        app: target.clone(),
+        route: config.staging.clone(),
+        role: RouteRole::Staging,
+    });
     if config.smoke.enabled {
         steps.push(Step::SmokeCheck {
             app: target.clone(),
             url: config.smoke.url.clone(),
+        });
+    }
+    if kind == Kind::Deploy {
+        steps.push(Step::Annotate {
+            app: target.clone(),
+            guid: guid_of(meta, &target),
+            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
         });
     }
     for route in &config.live {
@@ -243,35 +546,139 @@ pub fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError
             role: RouteRole::Live,
         });
     }
-    if let Some(old) = &previous {
+    if let Some(old) = previous {
         for route in &config.live {
             // An extra route the old app never had needs no unmapping (and unmapping a
             // route that does not exist at all fails).
             if state.holds(old, route) {
                 steps.push(Step::UnmapRoute {
-                    app: old.clone(),
+                    app: old.to_string(),
                     route: route.clone(),
                     role: RouteRole::Live,
                 });
             }
         }
     }
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        guid: guid_of(meta, &target),
+        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
+    });
     steps.push(Step::UnmapRoute {
         app: target.clone(),
         route: config.staging.clone(),
         role: RouteRole::Staging,
     });
-    if let Some(old) = &previous {
-        match config.old_app {
-            OldApp::Stop => steps.push(Step::Stop { app: old.clone() }),
-            OldApp::Delete => steps.push(Step::Delete { app: old.clone() }),
-            OldApp::Keep => {}
+    if let Some(old) = previous {
+        match (config.old_app, kind) {
+            (OldApp::Keep, _) => {}
+            // A rollback never deletes: the version it leaves may be wanted back.
+            (OldApp::Stop, _) | (OldApp::Delete, Kind::Rollback) => steps.push(Step::Stop {
+                app: old.to_string(),
+            }),
+            (OldApp::Delete, Kind::Deploy) => steps.push(Step::Delete {
+                app: old.to_string(),
+            }),
         }
     }
+}
+
+pub fn plan_deploy(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let previous = live_app(config, &state)?.map(str::to_string);
+    let target = match &previous {
+        Some(live) => config.other(live).to_string(),
+        None => first_target(config, meta),
+    };
+    steps.push(Step::Push {
+        app: target.clone(),
+        command: push_command(config, &target),
+    });
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        // A push keeps the app's GUID; an app that does not exist yet gets one.
+        guid: state.get(&target).and(guid_of(meta, &target)),
+        values: vec![
+            (metadata::DEPLOY.into(), Some(id.0.clone())),
+            (metadata::CHECKED.into(), None),
+            (metadata::LIVE_SINCE.into(), None),
+        ],
+    });
+    steps.push(Step::EnsureNotLive {
+        app: target.clone(),
+    });
+    let inputs = Inputs {
+        config,
+        state: &state,
+        meta,
+        id,
+    };
+    switch_steps(
+        &inputs,
+        Kind::Deploy,
+        &target,
+        previous.as_deref(),
+        &mut steps,
+    );
     Ok(Plan {
+        kind: Kind::Deploy,
         target,
         previous,
+        before: state,
         steps,
+        notes,
+    })
+}
+
+pub fn plan_rollback(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let Some(current) = live_app(config, &state)?.map(str::to_string) else {
+        return Err(PlanError::NoRollback {
+            reason: format!(
+                "no app of the pair holds the live route {}",
+                config.main_live()
+            ),
+            hint: "run `cf-bluegreen deploy` to put a version live".into(),
+        });
+    };
+    let target = config.other(&current).to_string();
+    if state.get(&target).is_none() {
+        return Err(PlanError::NoRollback {
+            reason: format!(
+                "the previous app {target} does not exist (it was deleted, or {current} is the only version ever deployed)"
+            ),
+            hint: "deploy the version you want instead; switch.old = \"stop\" keeps the previous version for rollbacks".into(),
+        });
+    }
+    // Always `cf start`: it is idempotent, and the dry run shows the same commands
+    // whatever the app's state.
+    steps.push(Step::Start {
+        app: target.clone(),
+    });
+    let inputs = Inputs {
+        config,
+        state: &state,
+        meta,
+        id,
+    };
+    switch_steps(&inputs, Kind::Rollback, &target, Some(&current), &mut steps);
+    Ok(Plan {
+        kind: Kind::Rollback,
+        target,
+        previous: Some(current),
+        before: state,
+        steps,
+        notes,
     })
 }
 
@@ -303,8 +710,17 @@ mod tests {
         }
     }
 
+    fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError> {
+        super::plan_deploy(config, state, &BTreeMap::new(), &DeployId("id".into()))
+    }
+
+    /// The commands but the annotations.
     fn lines(plan: &Plan) -> Vec<String> {
-        plan.commands().iter().map(ToString::to_string).collect()
+        plan.commands()
+            .iter()
+            .filter(|c| c.name() != "curl")
+            .map(ToString::to_string)
+            .collect()
     }
 
     #[test]
@@ -356,12 +772,25 @@ mod tests {
                 Step::MapRoute { .. } => "map",
                 Step::UnmapRoute { .. } => "unmap",
                 Step::SmokeCheck { .. } => "smoke",
+                Step::Annotate { values, .. } => values[0].0.as_str(),
                 _ => "other",
             })
             .collect();
         assert_eq!(
             kinds,
-            ["push", "clear", "map", "smoke", "map", "unmap", "unmap", "other"]
+            [
+                "push",
+                "cf-bluegreen/deploy",
+                "clear",
+                "map",
+                "smoke",
+                "cf-bluegreen/checked",
+                "map",
+                "unmap",
+                "cf-bluegreen/live-since",
+                "unmap",
+                "other"
+            ]
         );
     }
 
@@ -427,6 +856,7 @@ mod tests {
             .any(|s| matches!(s, Step::SmokeCheck { .. })));
         // The real argument is unmasked; only its display is.
         assert_eq!(plan.commands()[0].args[10], "k=v");
+        assert!(plan.steps.contains(&Step::Delete { app: "a".into() }));
     }
 
     #[test]
@@ -443,5 +873,302 @@ mod tests {
                 "cf unmap-route b example.com --hostname stg",
             ]
         );
+    }
+}
+
+#[cfg(test)]
+mod resolution_tests {
+    use super::*;
+    use crate::cf::RequestedState::{Started, Stopped};
+    use std::path::Path;
+
+    fn config(extra: &str) -> Config {
+        let text = format!(
+            "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
+        );
+        Config::parse(&text, Path::new("deploy.toml")).unwrap()
+    }
+
+    fn app(state: RequestedState, routes: &[&str]) -> Option<AppStatus> {
+        Some(AppStatus {
+            requested_state: state,
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+            instances: vec![],
+        })
+    }
+
+    fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
+        PairState {
+            blue: ("a".into(), a),
+            green: ("b".into(), b),
+        }
+    }
+
+    fn meta(entries: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, AppMeta> {
+        entries
+            .iter()
+            .map(|(app, ann)| {
+                let annotations = ann
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (
+                    app.to_string(),
+                    AppMeta {
+                        guid: format!("guid-{app}"),
+                        annotations,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(Step::command)
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    const D: &str = metadata::DEPLOY;
+    const C: &str = metadata::CHECKED;
+
+    #[test]
+    fn clean_state_needs_nothing() {
+        let c = config("");
+        let (steps, _, notes) = resolve(
+            &c,
+            &pair(app(Started, &["live.example.com"]), app(Stopped, &[])),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert!(steps.is_empty() && notes.is_empty());
+    }
+
+    #[test]
+    fn both_live_with_records_finishes_the_switch_to_the_checked_newer_app() {
+        let c = config("");
+        let state = pair(
+            app(Started, &["live.example.com"]),
+            app(Started, &["live.example.com", "stg.example.com"]),
+        );
+        let m = meta(&[
+            (
+                "a",
+                &[(D, "2026-01-01T00:00:00Z x"), (C, "2026-01-01T00:00:00Z x")],
+            ),
+            (
+                "b",
+                &[(D, "2026-02-01T00:00:00Z y"), (C, "2026-02-01T00:00:00Z y")],
+            ),
+        ]);
+        let (steps, after, notes) = resolve(&c, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            [
+                "cf unmap-route a example.com --hostname live",
+                "cf stop a",
+                "cf unmap-route b example.com --hostname stg"
+            ]
+        );
+        assert_eq!(after.holders(c.main_live()), ["b"]);
+        assert!(notes[0].contains("b holds the version that passed its check"));
+        // The deploy that follows goes to a.
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "a");
+        assert_eq!(plan.previous.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn both_live_where_the_new_app_was_never_checked_goes_back_to_the_old_one() {
+        let c = config("");
+        let state = pair(
+            app(Started, &["live.example.com"]),
+            app(Started, &["live.example.com"]),
+        );
+        // b was pushed (deploy recorded, checked cleared), a is the checked old version.
+        let m = meta(&[
+            (
+                "a",
+                &[(D, "2026-01-01T00:00:00Z x"), (C, "2026-01-01T00:00:00Z x")],
+            ),
+            ("b", &[(D, "2026-02-01T00:00:00Z y")]),
+        ]);
+        let (steps, _, _) = resolve(&c, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname live", "cf stop b"]
+        );
+    }
+
+    #[test]
+    fn both_live_without_records_needs_a_human() {
+        let c = config("");
+        let state = pair(
+            app(Started, &["live.example.com"]),
+            app(Started, &["live.example.com"]),
+        );
+        let e = resolve(&c, &state, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("do not say which one holds the checked new version"),
+            "{e}"
+        );
+        // A checked app that is stopped cannot take the live route either.
+        let state = pair(
+            app(Started, &["live.example.com"]),
+            app(Stopped, &["live.example.com"]),
+        );
+        let m = meta(&[("b", &[(D, "d"), (C, "d")])]);
+        assert!(resolve(&c, &state, &m).is_err());
+    }
+
+    #[test]
+    fn leftover_staging_and_extra_routes_are_cleaned_up() {
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
+        let state = pair(
+            app(Started, &["live.example.com", "stg.example.com"]),
+            app(Started, &["www.shop.com", "stg.example.com"]),
+        );
+        let (steps, _, notes) = resolve(&c, &state, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            lines(&steps),
+            [
+                "cf unmap-route a example.com --hostname stg",
+                "cf unmap-route b example.com --hostname stg",
+                "cf map-route a shop.com --hostname www",
+                "cf unmap-route b shop.com --hostname www",
+            ]
+        );
+        assert_eq!(notes.len(), 3);
+    }
+
+    #[test]
+    fn stopped_or_crashed_live_app_is_noted() {
+        let c = config("");
+        let (_, _, notes) = resolve(
+            &c,
+            &pair(app(Stopped, &["live.example.com"]), None),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert!(notes[0].contains("the live app a is stopped"), "{notes:?}");
+        let mut crashed = app(Started, &["live.example.com"]);
+        crashed.as_mut().unwrap().instances = vec!["crashed".into()];
+        let (_, _, notes) = resolve(&c, &pair(crashed, None), &BTreeMap::new()).unwrap();
+        assert!(
+            notes[0].contains("no instance of the live app a is running (crashed)"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn with_nothing_live_the_last_live_app_is_spared() {
+        let c = config("");
+        let state = pair(app(Stopped, &[]), app(Stopped, &[]));
+        let m = meta(&[
+            ("a", &[(metadata::LIVE_SINCE, "2026-03-01T00:00:00Z")]),
+            ("b", &[(metadata::LIVE_SINCE, "2026-01-01T00:00:00Z")]),
+        ]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "b");
+        let plan = plan_deploy(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "a");
+    }
+
+    #[test]
+    fn annotations_name_the_deploy() {
+        let c = config("");
+        let state = pair(app(Started, &["live.example.com"]), app(Stopped, &[]));
+        let m = meta(&[("a", &[]), ("b", &[])]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("2026-id".into())).unwrap();
+        let curls: Vec<String> = plan
+            .commands()
+            .iter()
+            .filter(|c| c.name() == "curl")
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            curls[0],
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/live-since":null}}}'"#
+        );
+        assert_eq!(
+            curls[1],
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":"2026-id"}}}'"#
+        );
+        assert!(curls[2].contains("cf-bluegreen/live-since"), "{}", curls[2]);
+        // Before the first push there is no GUID yet: the command looks it up.
+        let plan = plan_deploy(
+            &c,
+            &pair(None, None),
+            &BTreeMap::new(),
+            &DeployId("x".into()),
+        )
+        .unwrap();
+        let first = plan
+            .commands()
+            .into_iter()
+            .find(|c| c.name() == "curl")
+            .unwrap();
+        assert!(
+            first
+                .to_string()
+                .starts_with("cf curl \"/v3/apps/$(cf app a --guid)\" -X PATCH"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn rollback_starts_checks_and_switches_back() {
+        let c = config("[switch]\nold = \"delete\"\n");
+        let state = pair(app(Stopped, &[]), app(Started, &["live.example.com"]));
+        let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.kind, Kind::Rollback);
+        assert_eq!(plan.target, "a");
+        let cmds: Vec<String> = lines(&plan.steps)
+            .into_iter()
+            .filter(|l| !l.starts_with("cf curl"))
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname stg",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route a example.com --hostname stg",
+                // Never deleted by a rollback.
+                "cf stop b",
+            ]
+        );
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::SmokeCheck { .. })));
+    }
+
+    #[test]
+    fn rollback_without_a_previous_app() {
+        let c = config("");
+        let e = plan_rollback(
+            &c,
+            &pair(app(Started, &["live.example.com"]), None),
+            &BTreeMap::new(),
+            &DeployId("id".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the previous app b does not exist"), "{e}");
+        let e = plan_rollback(
+            &c,
+            &pair(None, None),
+            &BTreeMap::new(),
+            &DeployId("id".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no app of the pair holds the live route"), "{e}");
     }
 }

@@ -34,6 +34,8 @@ pub enum SmokeError {
     },
     #[error("the smoke command `{command}` could not be started: {reason}")]
     CommandStart { command: String, reason: String },
+    #[error("the check was stopped by the interrupt")]
+    Interrupted,
 }
 
 /// What one attempt saw.
@@ -70,7 +72,13 @@ fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smok
         if remaining.is_zero() {
             break;
         }
-        std::thread::sleep(smoke.interval.min(remaining));
+        let pause_until = Instant::now() + smoke.interval.min(remaining);
+        while Instant::now() < pause_until {
+            if crate::interrupt::requested() {
+                return Err(SmokeError::Interrupted);
+            }
+            std::thread::sleep(Duration::from_millis(20).min(pause_until - Instant::now()));
+        }
     }
     Err(SmokeError::Http {
         url: smoke.url.clone(),
@@ -133,7 +141,14 @@ fn run_command(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smo
     let command = shell_words::join(&smoke.command);
     let (program, args) = smoke.command.split_first().expect("checked non-empty");
     let env = [("SMOKE_URL", smoke.url.as_str())];
-    match child::run(program, args, &env, smoke.timeout, on_line) {
+    match child::run(
+        program,
+        args,
+        &env,
+        smoke.timeout,
+        &crate::interrupt::requested,
+        on_line,
+    ) {
         Ok(out) if out.success() => Ok(()),
         Ok(out) => Err(SmokeError::Command {
             command,
@@ -144,6 +159,7 @@ fn run_command(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smo
             command,
             reason: e.to_string(),
         }),
+        Err(ChildError::Aborted(_)) => Err(SmokeError::Interrupted),
         Err(ChildError::TimedOut(out)) => Err(SmokeError::Command {
             command,
             status: format!(

@@ -1,10 +1,13 @@
 //! `cf-bluegreen status`: both apps, their state and routes, and which one is live.
 
+use std::collections::BTreeMap;
+
 use crate::config::Config;
+use crate::metadata::{self, AppMeta};
 use crate::plan::{live_app, PairState};
 
 /// The lines `status` prints on stdout.
-pub fn render(config: &Config, pair: &PairState) -> Vec<String> {
+pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta>) -> Vec<String> {
     let width = config.blue.len().max(config.green.len()).max(3);
     let mut lines = vec![format!("{:width$}  {:11}  ROUTES", "APP", "STATE")];
     for (name, status) in pair.apps() {
@@ -30,6 +33,20 @@ pub fn render(config: &Config, pair: &PairState) -> Vec<String> {
             ""
         };
         lines.push(format!("{name:width$}  {state:11}  {routes}{mark}"));
+    }
+    for (app, m) in meta {
+        let facts: Vec<String> = [
+            (metadata::DEPLOY, "deployed"),
+            (metadata::CHECKED, "checked"),
+            (metadata::LIVE_SINCE, "live since"),
+            (metadata::LOCK, "LOCKED by"),
+        ]
+        .iter()
+        .filter_map(|(key, label)| m.get(key).map(|v| format!("{label} {v}")))
+        .collect();
+        if !facts.is_empty() {
+            lines.push(format!("{app}: {}", facts.join("; ")));
+        }
     }
     lines.push(match live_app(config, pair) {
         Ok(Some(app)) => {
@@ -75,7 +92,7 @@ mod tests {
             ),
             green: ("sinatra_b".into(), None),
         };
-        let lines = render(&c, &pair);
+        let lines = render(&c, &pair, &BTreeMap::new());
         assert_eq!(lines[1], "sinatra_a  started 1/2  live.d.eu  <- live");
         assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
         assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");

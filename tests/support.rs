@@ -59,6 +59,9 @@ domain = "de.a9sapp.eu"
 live = "sinatralive"
 staging = "sinatrastaging"
 
+[lock]
+settle = "100ms"
+
 [smoke]
 url = "{url}"
 timeout = "3s"
@@ -249,7 +252,12 @@ impl Call {
         format!("cf {}", self.argv.join(" "))
     }
 
+    /// Changes apps or routes, or writes metadata.
     pub fn is_mutating(&self) -> bool {
+        self.changes_apps() || (self.argv[0] == "curl" && self.argv.iter().any(|a| a == "PATCH"))
+    }
+
+    pub fn changes_apps(&self) -> bool {
         matches!(
             self.argv[0].as_str(),
             "push" | "map-route" | "unmap-route" | "start" | "stop" | "restart" | "delete"
@@ -298,6 +306,29 @@ pub fn read_log(state: &Path) -> Vec<Call> {
         }
     }
     calls
+}
+
+/// Replaces the values in an annotation PATCH body (times, deploy ids) with `*`, so that
+/// a dry run's commands can be compared with a later real run's.
+pub fn mask_annotations(argv: Vec<String>) -> Vec<String> {
+    argv.into_iter()
+        .map(|a| {
+            let Ok(mut body) = serde_json::from_str::<serde_json::Value>(&a) else {
+                return a;
+            };
+            if let Some(ann) = body
+                .pointer_mut("/metadata/annotations")
+                .and_then(|v| v.as_object_mut())
+            {
+                for v in ann.values_mut() {
+                    if v.is_string() {
+                        *v = serde_json::Value::String("*".into());
+                    }
+                }
+            }
+            body.to_string()
+        })
+        .collect()
 }
 
 /// The zero-downtime property: from the first moment `route` is served by a started app,
@@ -361,11 +392,11 @@ impl Run {
         self
     }
 
-    /// The mutating cf calls of this run, as command lines.
+    /// The cf calls of this run that changed apps or routes, as command lines.
     pub fn mutations(&self) -> Vec<String> {
         self.calls
             .iter()
-            .filter(|c| c.is_mutating())
+            .filter(|c| c.changes_apps())
             .map(Call::line)
             .collect()
     }

@@ -5,7 +5,16 @@ use std::time::Duration;
 
 use super::parse::{self, AppStatus, Target, Version};
 use super::{Cf, CfCommand, CfError, CfOutput};
+use crate::metadata::{self, AppMeta};
 use crate::report::{Event, Reporter};
+
+fn check(command: &CfCommand, out: CfOutput) -> Result<CfOutput, CfError> {
+    if out.success() {
+        Ok(out)
+    } else {
+        Err(CfError::failed(command, &out))
+    }
+}
 
 pub struct CfClient<'a> {
     cf: &'a dyn Cf,
@@ -29,19 +38,36 @@ impl<'a> CfClient<'a> {
         command: &CfCommand,
         timeout: Duration,
     ) -> Result<CfOutput, CfError> {
-        self.cf.run(&command.args, timeout, &|line| {
+        self.run_with(command, timeout, &|| false)
+    }
+
+    fn run_with(
+        &self,
+        command: &CfCommand,
+        timeout: Duration,
+        abort: &dyn Fn() -> bool,
+    ) -> Result<CfOutput, CfError> {
+        self.cf.run(&command.args, timeout, abort, &|line| {
             self.reporter.emit(Event::CfLine { line })
         })
     }
 
     /// Runs the command; a non-zero exit is an error carrying cf's output.
     pub fn run(&self, command: &CfCommand, timeout: Duration) -> Result<CfOutput, CfError> {
-        let out = self.run_unchecked(command, timeout)?;
-        if out.success() {
-            Ok(out)
-        } else {
-            Err(CfError::failed(command, &out))
-        }
+        check(command, self.run_unchecked(command, timeout)?)
+    }
+
+    /// Like [`CfClient::run`], but an interrupt kills cf: for the push, which can take
+    /// minutes and changes nothing live.
+    pub fn run_abortable(
+        &self,
+        command: &CfCommand,
+        timeout: Duration,
+    ) -> Result<CfOutput, CfError> {
+        check(
+            command,
+            self.run_with(command, timeout, &crate::interrupt::requested)?,
+        )
     }
 
     pub fn version(&self) -> Result<Version, CfError> {
@@ -77,6 +103,53 @@ impl<'a> CfClient<'a> {
                 output: out.combined,
             }),
         }
+    }
+
+    /// `cf app NAME --guid`; `None` when the app does not exist.
+    pub fn guid(&self, name: &str) -> Result<Option<String>, CfError> {
+        let command = CfCommand::new(["app", name, "--guid"]);
+        let out = self.run_unchecked(&command, self.timeout)?;
+        if !out.success() {
+            if parse::is_app_not_found(name, &out.combined) {
+                return Ok(None);
+            }
+            return Err(CfError::failed(&command, &out));
+        }
+        let guid = out.stdout.trim();
+        if guid.is_empty() || guid.contains(char::is_whitespace) {
+            return Err(CfError::Failed {
+                command: command.to_string(),
+                status: "output that is not a GUID".into(),
+                output: out.combined,
+            });
+        }
+        Ok(Some(guid.to_string()))
+    }
+
+    /// The app's annotations, through the v3 API.
+    pub fn app_meta(&self, guid: &str) -> Result<AppMeta, CfError> {
+        self.curl(&CfCommand::new([
+            "curl".to_string(),
+            format!("/v3/apps/{guid}"),
+        ]))
+    }
+
+    /// Sets (or with `None` removes) annotations on the app.
+    pub fn annotate(
+        &self,
+        guid: &str,
+        values: &[(String, Option<String>)],
+    ) -> Result<AppMeta, CfError> {
+        self.curl(&crate::plan::annotate_command(guid, values))
+    }
+
+    fn curl(&self, command: &CfCommand) -> Result<AppMeta, CfError> {
+        let out = self.run(command, self.timeout)?;
+        metadata::parse_app_resource(&out.stdout).map_err(|status| CfError::Failed {
+            command: command.to_string(),
+            status,
+            output: out.combined,
+        })
     }
 
     /// The last lines of `cf logs APP --recent`, to show why an app failed; `None` if

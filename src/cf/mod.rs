@@ -19,12 +19,13 @@ pub type CfOutput = crate::child::Output;
 /// Runs cf. The deploy logic sees only this trait, so tests can put an in-memory fake here.
 pub trait Cf: Sync {
     /// Runs `cf ARGS` and returns its output whatever its exit code; fails only when cf
-    /// could not be started or did not finish within `timeout` (then it is killed).
-    /// `on_line` sees each output line as it arrives.
+    /// could not be started, did not finish within `timeout`, or `abort()` turned true
+    /// (then it is killed). `on_line` sees each output line as it arrives.
     fn run(
         &self,
         args: &[String],
         timeout: Duration,
+        abort: &dyn Fn() -> bool,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<CfOutput, CfError>;
 }
@@ -67,7 +68,18 @@ impl fmt::Display for CfCommand {
                 shown.push(arg.clone());
             }
         }
-        write!(f, "cf {}", shell_words::join(shown))
+        let quoted: Vec<String> = shown
+            .iter()
+            .map(|a| {
+                if a.starts_with("/v3/") && a.contains("$(") {
+                    // A GUID looked up when the command is pasted into a shell.
+                    format!("\"{a}\"")
+                } else {
+                    shell_words::quote(a).into_owned()
+                }
+            })
+            .collect();
+        write!(f, "cf {}", quoted.join(" "))
     }
 }
 
@@ -91,6 +103,8 @@ pub enum CfError {
         after: Duration,
         output: String,
     },
+    #[error("`{command}` was stopped by the interrupt")]
+    Aborted { command: String },
 }
 
 impl CfError {

@@ -22,6 +22,7 @@ impl Cf for CfProcess {
         &self,
         args: &[String],
         timeout: Duration,
+        abort: &dyn Fn() -> bool,
         on_line: &(dyn Fn(&str) + Sync),
     ) -> Result<CfOutput, CfError> {
         // Parsed output must be English, uncoloured and free of HTTP traces.
@@ -31,7 +32,8 @@ impl Cf for CfProcess {
             ("LC_ALL", "C"),
             ("LANG", "C"),
         ];
-        child::run(&self.program, args, &env, timeout, on_line).map_err(|e| match e {
+        let command = || CfCommand::new(args.iter().cloned()).to_string();
+        child::run(&self.program, args, &env, timeout, abort, on_line).map_err(|e| match e {
             ChildError::Start(e) => {
                 let (reason, hint) = match e.kind() {
                     std::io::ErrorKind::NotFound => (
@@ -51,10 +53,11 @@ impl Cf for CfProcess {
                 }
             }
             ChildError::TimedOut(output) => CfError::TimedOut {
-                command: CfCommand::new(args.iter().cloned()).to_string(),
+                command: command(),
                 after: timeout,
                 output: output.combined,
             },
+            ChildError::Aborted(_) => CfError::Aborted { command: command() },
         })
     }
 }

@@ -1,0 +1,60 @@
+//! Ctrl-C and SIGTERM. The first asks the deploy to stop: the step in progress is
+//! finished (or, for the push and the smoke check, abandoned), then the routes are brought
+//! to a safe state and the tool exits 130. The second stops at once and prints what is
+//! needed to finish by hand.
+//!
+//! cf runs in its own process group (see `child`), so a Ctrl-C on the terminal reaches
+//! only this process: a `map-route` in flight is never cut in half.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+
+static REQUESTED: AtomicBool = AtomicBool::new(false);
+static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+static AT_ONCE: Mutex<String> = Mutex::new(String::new());
+
+pub const EXIT_INTERRUPTED: i32 = 130;
+
+/// Starts listening for SIGINT and SIGTERM. Only the binary calls this: a library user
+/// keeps its own signal handling.
+pub fn install() {
+    #[cfg(unix)]
+    {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            for _ in signals.forever() {
+                let n = SIGNALS.fetch_add(1, Ordering::SeqCst) + 1;
+                REQUESTED.store(true, Ordering::SeqCst);
+                if n == 1 {
+                    eprintln!(
+                        "\ninterrupted: finishing the step in progress, then bringing the routes to a safe state \
+                         (interrupt again to stop at once)"
+                    );
+                } else {
+                    // The reporter may be holding its lock; this path must not wait.
+                    eprintln!(
+                        "\n{}",
+                        AT_ONCE.lock().map(|s| s.clone()).unwrap_or_default()
+                    );
+                    std::process::exit(EXIT_INTERRUPTED);
+                }
+            }
+        });
+    }
+}
+
+/// Whether an interrupt asked the deploy to stop.
+pub fn requested() -> bool {
+    REQUESTED.load(Ordering::SeqCst)
+}
+
+/// What a second interrupt prints before the process exits: the state and the commands
+/// that finish the job. Kept current by the executor before each step.
+pub fn set_at_once_message(text: String) {
+    if let Ok(mut m) = AT_ONCE.lock() {
+        *m = text;
+    }
+}

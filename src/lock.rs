@@ -1,0 +1,174 @@
+//! One deploy at a time per app pair, across machines: the lock is an annotation on the
+//! first app of the pair that exists, so every laptop and CI runner sees it.
+//!
+//! The v3 API has no compare-and-set for metadata, so taking the lock is write, wait
+//! (`lock.settle`), read back: of two runs that write at nearly the same moment, only the
+//! one whose value is still there goes on.
+
+use std::time::{Duration, SystemTime};
+
+use crate::cf::CfError;
+use crate::deploy::{Context, Observed};
+use crate::error::Error;
+use crate::metadata::{self, sanitize};
+
+/// A lock this run holds.
+#[derive(Debug, Clone)]
+pub struct Held {
+    pub app: String,
+    guid: String,
+    value: String,
+}
+
+/// What a lock annotation says: `WHO since TIME token TOKEN`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockInfo {
+    pub holder: String,
+    pub since: Option<SystemTime>,
+}
+
+pub fn format_value(who: &str, since: SystemTime, token: &str) -> String {
+    sanitize(&format!(
+        "{who} since {} token {token}",
+        humantime::format_rfc3339_seconds(since)
+    ))
+}
+
+pub fn parse_value(value: &str) -> LockInfo {
+    let (holder, rest) = value.split_once(" since ").unwrap_or((value, ""));
+    let since = rest
+        .split(" token ")
+        .next()
+        .and_then(|t| humantime::parse_rfc3339(t.trim()).ok());
+    LockInfo {
+        holder: holder.to_string(),
+        since,
+    }
+}
+
+/// Takes the lock, or explains who holds it. `None` when no app exists yet to hold it (a
+/// first deploy) or locking is off.
+pub fn acquire(
+    ctx: &Context,
+    observed: &Observed,
+    who: &str,
+    token: &str,
+    force: bool,
+) -> Result<Option<Held>, Error> {
+    let config = ctx.config;
+    if !config.lock.enabled {
+        return Ok(None);
+    }
+    let Some((app, meta)) = [&config.blue, &config.green]
+        .into_iter()
+        .find_map(|a| observed.meta.get(a).map(|m| (a.clone(), m)))
+    else {
+        ctx.reporter.warn(
+            "neither app exists yet, so there is nothing to hold the deploy lock: this first deploy runs unlocked",
+        );
+        return Ok(None);
+    };
+    if let Some(existing) = meta.get(metadata::LOCK) {
+        let info = parse_value(existing);
+        let age = info
+            .since
+            .and_then(|t| SystemTime::now().duration_since(t).ok())
+            .unwrap_or(Duration::MAX);
+        if force {
+            ctx.reporter.warn(&format!(
+                "breaking the deploy lock held by {} (--force-unlock)",
+                info.holder
+            ));
+        } else if age > config.lock.stale_after {
+            ctx.reporter.warn(&format!(
+                "breaking a stale deploy lock held by {} for {} (lock.stale-after is {})",
+                info.holder,
+                age_text(age),
+                humantime::format_duration(config.lock.stale_after)
+            ));
+        } else {
+            return Err(Error::Locked {
+                app,
+                holder: info.holder,
+                age: age_text(age),
+            });
+        }
+    }
+    let value = format_value(who, SystemTime::now(), token);
+    let write = ctx
+        .cf
+        .annotate(&meta.guid, &[(metadata::LOCK.into(), Some(value.clone()))]);
+    write.map_err(|e| lock_failed(&app, e))?;
+    std::thread::sleep(config.lock.settle);
+    let now = ctx
+        .cf
+        .app_meta(&meta.guid)
+        .map_err(|e| lock_failed(&app, e))?;
+    match now.get(metadata::LOCK) {
+        Some(v) if v == value => Ok(Some(Held {
+            app,
+            guid: meta.guid.clone(),
+            value,
+        })),
+        other => Err(Error::Locked {
+            app,
+            holder: other.map_or_else(|| "another run".to_string(), |v| parse_value(v).holder),
+            age: "a moment (it took the lock at the same time as this run)".into(),
+        }),
+    }
+}
+
+fn lock_failed(app: &str, e: CfError) -> Error {
+    Error::Environment {
+        message: format!("could not take the deploy lock on {app}, nothing was changed: {e}"),
+        hint: "the lock is an annotation (cf curl PATCH /v3/apps/GUID); check that you may update the app, \
+               or set lock.enabled = false"
+            .into(),
+    }
+}
+
+/// Gives the lock back, if it is still ours. A failure only leaves a lock that
+/// `--force-unlock` or `lock.stale-after` will break.
+pub fn release(ctx: &Context, held: &Held) {
+    let ours = ctx
+        .cf
+        .app_meta(&held.guid)
+        .map(|m| m.get(metadata::LOCK) == Some(held.value.as_str()));
+    let result = match ours {
+        Ok(true) => ctx
+            .cf
+            .annotate(&held.guid, &[(metadata::LOCK.into(), None)])
+            .map(|_| ()),
+        Ok(false) => return,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = result {
+        ctx.reporter.warn(&format!(
+            "could not release the deploy lock on {}: {e}\n  the next deploy needs --force-unlock",
+            held.app
+        ));
+    }
+}
+
+fn age_text(age: Duration) -> String {
+    if age == Duration::MAX {
+        return "an unknown time".into();
+    }
+    humantime::format_duration(Duration::from_secs(age.as_secs())).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn value_round_trip() {
+        let t = humantime::parse_rfc3339("2026-11-26T08:00:00Z").unwrap();
+        let v = format_value("ci@runner-1 pid 42", t, "tok");
+        assert_eq!(v, "ci@runner-1 pid 42 since 2026-11-26T08:00:00Z token tok");
+        let info = parse_value(&v);
+        assert_eq!(info.holder, "ci@runner-1 pid 42");
+        assert_eq!(info.since, Some(t));
+        assert_eq!(parse_value("garbage").since, None);
+    }
+}

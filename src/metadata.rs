@@ -1,0 +1,179 @@
+//! What the tool records on the apps themselves, as CF metadata annotations: which deploy
+//! pushed each app, whether that version passed its check, when it went live, and the
+//! lock that keeps two deploys apart. Kept in Cloud Foundry so that every machine — a
+//! laptop, any CI runner — sees the same.
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use serde::Deserialize;
+
+pub const DEPLOY: &str = "cf-bluegreen/deploy";
+pub const CHECKED: &str = "cf-bluegreen/checked";
+pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
+pub const LOCK: &str = "cf-bluegreen/lock";
+
+/// What the tool knows of an app beyond `cf app`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppMeta {
+    pub guid: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+impl AppMeta {
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.annotations.get(key).map(String::as_str)
+    }
+
+    /// The version on this app passed its check in the deploy that pushed it.
+    pub fn checked(&self) -> bool {
+        matches!((self.get(DEPLOY), self.get(CHECKED)), (Some(d), Some(c)) if d == c)
+    }
+}
+
+/// Identifies one run of the tool. Starts with a UTC timestamp so that ids sort by time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeployId(pub String);
+
+impl DeployId {
+    pub fn new(who: &str) -> DeployId {
+        let now = humantime::format_rfc3339_seconds(SystemTime::now());
+        DeployId(sanitize(&format!("{now} {who}")))
+    }
+}
+
+/// Annotation values travel in a JSON body the fake cf (and people reading `cf curl`)
+/// handle best without quotes, braces, commas or backslashes.
+pub fn sanitize(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if matches!(c, '"' | '\\' | '{' | '}' | ',') || c.is_control() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The body of `PATCH /v3/apps/GUID`: `None` removes a key.
+pub fn patch_body(values: &[(String, Option<String>)]) -> String {
+    let annotations: serde_json::Map<String, serde_json::Value> = values
+        .iter()
+        .map(|(k, v)| {
+            let value = match v {
+                Some(v) => serde_json::Value::String(sanitize(v)),
+                None => serde_json::Value::Null,
+            };
+            (k.clone(), value)
+        })
+        .collect();
+    serde_json::json!({ "metadata": { "annotations": annotations } }).to_string()
+}
+
+#[derive(Debug, Deserialize)]
+struct AppResource {
+    guid: String,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    annotations: BTreeMap<String, Option<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiErrors {
+    errors: Vec<ApiError>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ApiError {
+    #[serde(default)]
+    detail: String,
+    #[serde(default)]
+    title: String,
+}
+
+/// Parses the body of `GET`/`PATCH /v3/apps/GUID`; an API error (cf curl exits 0 on
+/// those) is returned as its message.
+pub fn parse_app_resource(body: &str) -> Result<AppMeta, String> {
+    if let Ok(e) = serde_json::from_str::<ApiErrors>(body) {
+        let msgs: Vec<String> = e
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.title, e.detail))
+            .collect();
+        return Err(format!("the API answered {}", msgs.join("; ")));
+    }
+    let app: AppResource = serde_json::from_str(body)
+        .map_err(|e| format!("the API answered something that is not an app ({e})"))?;
+    Ok(AppMeta {
+        guid: app.guid,
+        annotations: app
+            .metadata
+            .annotations
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect(),
+    })
+}
+
+/// Who runs this deploy, for the lock and the records: `user@host pid N`.
+pub fn who(user: Option<&str>, host: Option<&str>) -> String {
+    format!(
+        "{}@{} pid {}",
+        user.unwrap_or("unknown"),
+        host.unwrap_or("unknown-host"),
+        std::process::id()
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_body_sets_and_removes() {
+        let body = patch_body(&[
+            (DEPLOY.into(), Some("a \"b\", {c}".into())),
+            (CHECKED.into(), None),
+        ]);
+        assert_eq!(
+            body,
+            r#"{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"a _b__ _c_"}}}"#
+        );
+    }
+
+    #[test]
+    fn parses_app_v8_raw_and_v7_indented() {
+        let raw = r#"{"guid":"g1","name":"a","state":"STARTED","metadata":{"labels":{},"annotations":{"cf-bluegreen/deploy":"d1","cf-bluegreen/checked":"d1"}}}"#;
+        let meta = parse_app_resource(raw).unwrap();
+        assert_eq!(meta.guid, "g1");
+        assert!(meta.checked());
+        let indented = "{\n   \"guid\": \"g2\",\n   \"metadata\": {\n      \"annotations\": {\n         \"cf-bluegreen/deploy\": \"d2\"\n      }\n   }\n}\n";
+        let meta = parse_app_resource(indented).unwrap();
+        assert_eq!(meta.get(DEPLOY), Some("d2"));
+        assert!(!meta.checked());
+    }
+
+    #[test]
+    fn api_errors_are_reported() {
+        let e = parse_app_resource(
+            r#"{"errors":[{"detail":"App not found","title":"CF-ResourceNotFound","code":10010}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(e, "the API answered CF-ResourceNotFound: App not found");
+        assert!(parse_app_resource("<html>").is_err());
+    }
+
+    #[test]
+    fn deploy_ids_sort_by_time() {
+        let id = DeployId::new("me@host pid 1");
+        assert!(id.0.starts_with("20"), "{}", id.0);
+        assert!(id.0.ends_with("me@host pid 1"));
+    }
+}
