@@ -284,11 +284,16 @@ impl Config {
                 .span()
                 .map(|span| line_column(text, span.start))
                 .unwrap_or((1, 1));
+            let message = e.message().trim().to_string();
+            let message = match did_you_mean(&message) {
+                Some(hint) => format!("{message}; did you mean `{hint}`?"),
+                None => message,
+            };
             ConfigError::Syntax {
                 path: path.to_path_buf(),
                 line,
                 column,
-                message: e.message().trim().to_string(),
+                message,
             }
         })?;
         Config::from_raw(raw, path)
@@ -606,6 +611,22 @@ fn check_path(key: &str, path: &str, problem: &mut impl FnMut(&str, String)) {
     }
 }
 
+/// For serde's "unknown field `blu`, expected one of `blue`, `green`": the expected key
+/// closest to the unknown one, if it is close.
+fn did_you_mean(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (unknown, rest) = rest.split_once('`')?;
+    let expected = rest.split_once("expected")?.1;
+    expected
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .map(|candidate| (strsim::jaro_winkler(unknown, candidate), candidate))
+        .filter(|(score, _)| *score > 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, candidate)| candidate.to_string())
+}
+
 /// 1-based line and column of a byte offset.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
@@ -755,6 +776,20 @@ timeout = "90s"
         let text = err.to_string();
         assert!(text.contains("expect-code"), "{text}");
         assert!(text.starts_with("deploy.toml:12:1:"), "{text}");
+    }
+
+    #[test]
+    fn unknown_key_gets_a_suggestion() {
+        let err = parse(&format!("{MINIMAL}\n[smoke]\nexpect-stauts = 200\n")).unwrap_err();
+        assert!(
+            err.to_string().ends_with("did you mean `expect-status`?"),
+            "{err}"
+        );
+        let err = parse(&MINIMAL.replace("blue =", "bleu =")).unwrap_err();
+        assert!(err.to_string().contains("did you mean `blue`?"), "{err}");
+        // Nothing close: no guess.
+        let err = parse(&format!("{MINIMAL}\n[smoke]\nzzz = 1\n")).unwrap_err();
+        assert!(!err.to_string().contains("did you mean"), "{err}");
     }
 
     #[test]

@@ -174,8 +174,64 @@ pub fn observe_pair(ctx: &Context) -> Result<PairState, CfError> {
 }
 
 /// The files the push needs: missing ones are a configuration error, found before any
-/// change.
+/// change. A manifest with several apps must name both apps of the pair, or cf push
+/// refuses it.
 pub fn check_push_files(config: &Config) -> Result<(), Error> {
+    check_files_exist(config)?;
+    let Some(manifest) = &config.push.manifest else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(manifest).map_err(|e| Error::Environment {
+        message: format!("cannot read push.manifest {}: {e}", manifest.display()),
+        hint: "make it a readable UTF-8 file".into(),
+    })?;
+    let names = manifest_app_names(&text).map_err(|e| Error::Environment {
+        message: format!(
+            "push.manifest {} is not valid YAML: {e}",
+            manifest.display()
+        ),
+        hint: "fix the manifest (`cf push` would reject it too)".into(),
+    })?;
+    if names.len() > 1 {
+        let missing: Vec<&str> = [config.blue.as_str(), config.green.as_str()]
+            .into_iter()
+            .filter(|app| !names.iter().any(|n| n == app))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Environment {
+                message: format!(
+                    "push.manifest {} describes several apps ({}) but not {}: cf push then refuses to push {}",
+                    manifest.display(),
+                    names.join(", "),
+                    missing.join(" or "),
+                    missing.join(" or "),
+                ),
+                hint: "give the manifest a single app (cf push renames it to the app being pushed), \
+                       or name both apps of the pair in it"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `applications[].name` entries of a manifest.
+pub fn manifest_app_names(text: &str) -> Result<Vec<String>, String> {
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+    let Some(doc) = docs.first() else {
+        return Ok(Vec::new());
+    };
+    Ok(doc["applications"]
+        .as_vec()
+        .map(|apps| {
+            apps.iter()
+                .filter_map(|a| a["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn check_files_exist(config: &Config) -> Result<(), Error> {
     let p = &config.push;
     let files = p
         .path
@@ -222,11 +278,28 @@ pub fn execute(ctx: &Context, plan: &Plan) -> Result<Outcome, Error> {
             return recover(ctx, plan, index, failure);
         }
     }
+    if crate::interrupt::requested() {
+        return Err(Error::Interrupted {
+            step: "the last step".into(),
+            state: format!(
+                "the {} had completed: {} is live",
+                kind_name(plan.kind),
+                plan.target
+            ),
+        });
+    }
     Ok(Outcome {
         live: plan.target.clone(),
         previous: plan.previous.clone(),
         completed_by_recovery: None,
     })
+}
+
+fn kind_name(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Deploy => "deploy",
+        Kind::Rollback => "rollback",
+    }
 }
 
 /// The first interrupt came before step `next` ran: bring the routes to a safe state as
@@ -448,10 +521,7 @@ fn recover(
         ),
     };
     Err(Error::DeployFailed {
-        what: match plan.kind {
-            Kind::Deploy => "deploy",
-            Kind::Rollback => "rollback",
-        },
+        what: kind_name(plan.kind),
         step: failed.to_string(),
         cause,
         live,
@@ -575,7 +645,11 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
             }
         }
         unmap_staging(&mut steps);
-        if now.get(target).is_some_and(|s| s.started()) {
+        // A pushed version that did not make it is stopped; a rollback's target goes
+        // back to how it was.
+        let was_started = before.get(target).is_some_and(|s| s.started());
+        let stop = plan.kind == Kind::Deploy || !was_started;
+        if stop && now.get(target).is_some_and(|s| s.started()) {
             steps.push(Step::Stop {
                 app: target.clone(),
             });
@@ -658,9 +732,11 @@ fn blind_recovery_steps(
             role: RouteRole::Staging,
         });
     }
-    steps.push(Step::Stop {
-        app: target.clone(),
-    });
+    if plan.kind == Kind::Deploy || !before.get(target).is_some_and(|s| s.started()) {
+        steps.push(Step::Stop {
+            app: target.clone(),
+        });
+    }
     steps
 }
 
@@ -774,6 +850,14 @@ mod tests {
         let observed = preflight(&ctx).unwrap();
         assert_eq!(observed.pair, pair(None, None));
         assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn manifest_names() {
+        let m = "---\napplications:\n- name: a\n  memory: 64M\n- name: b\n";
+        assert_eq!(manifest_app_names(m).unwrap(), ["a", "b"]);
+        assert_eq!(manifest_app_names("").unwrap(), Vec::<String>::new());
+        assert!(manifest_app_names("applications: [").is_err());
     }
 
     #[test]

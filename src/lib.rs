@@ -55,6 +55,11 @@ where
     let reporter = Reporter::new(verbosity);
     let cf = CfProcess::new(cli.cf_bin.clone());
     match run_command(&cli, &cf, &reporter, &who_am_i()) {
+        // An interrupt during the last bookkeeping still means: interrupted.
+        Ok(()) if interrupt::requested() => {
+            reporter.warn("interrupted, after the work had completed");
+            interrupt::EXIT_INTERRUPTED
+        }
         Ok(()) => EXIT_OK,
         Err(e) => {
             reporter.error(&e.to_string());

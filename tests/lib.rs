@@ -8,4 +8,7 @@ mod deploy;
 mod environment;
 mod failures;
 mod fake_cf;
+mod lock;
+mod resume;
+mod rollback;
 mod status;

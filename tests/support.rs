@@ -112,6 +112,34 @@ interval = "50ms"
         self
     }
 
+    /// An annotation on an app in the fake's state.
+    pub fn annotate(self, app: &str, key: &str, value: &str) -> Test {
+        let d = self.state_dir().join("apps").join(app).join("annotations");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(key.replace('/', "__")), value).unwrap();
+        self
+    }
+
+    pub fn annotation(&self, app: &str, key: &str) -> Option<String> {
+        let f = self
+            .state_dir()
+            .join("apps")
+            .join(app)
+            .join("annotations")
+            .join(key.replace('/', "__"));
+        std::fs::read_to_string(f).ok()
+    }
+
+    /// Starts cf-bluegreen without waiting for it.
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        self.write_config();
+        self.command(args, env)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     /// A marker file in the fake's state (`logged-out`, `no-target`, ...).
     pub fn touch(self, name: &str) -> Test {
         std::fs::write(self.state_dir().join(name), "").unwrap();
@@ -144,19 +172,7 @@ interval = "50ms"
         self.run_with(args, &[])
     }
 
-    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        self.write_config();
-        let state = self.state_dir();
-        // Call counters restart with each run so that `map-route:2` means this run's second.
-        let counts = state.join("counts");
-        if let Ok(entries) = std::fs::read_dir(&counts) {
-            for e in entries.flatten() {
-                if e.file_name() != "_all" {
-                    std::fs::remove_file(e.path()).unwrap();
-                }
-            }
-        }
-        let log_before = read_log(&state).len();
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_cf-bluegreen"));
         cmd.args(args)
             .current_dir(self.dir.path())
@@ -173,11 +189,29 @@ interval = "50ms"
             .env_remove("FAKE_CF_LATENCY")
             .env("HOME", self.dir.path())
             .env("CF_HOME", self.dir.path())
+            .env("USER", "tester")
             .env("CF_BIN", fake_cf())
-            .env("FAKE_CF_STATE", &state);
+            .env("FAKE_CF_STATE", self.state_dir());
         for (k, v) in env {
             cmd.env(k, v);
         }
+        cmd
+    }
+
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        self.write_config();
+        let state = self.state_dir();
+        // Call counters restart with each run so that `map-route:2` means this run's second.
+        let counts = state.join("counts");
+        if let Ok(entries) = std::fs::read_dir(&counts) {
+            for e in entries.flatten() {
+                if e.file_name() != "_all" {
+                    std::fs::remove_file(e.path()).unwrap();
+                }
+            }
+        }
+        let log_before = read_log(&state).len();
+        let mut cmd = self.command(args, env);
         let out = cmd.output().expect("run cf-bluegreen");
         let calls = read_log(&state).split_off(log_before);
         Run {
@@ -208,6 +242,49 @@ interval = "50ms"
             .filter(|l| !l.is_empty())
             .map(str::to_string)
             .collect()
+    }
+
+    /// After any run that ended well, or a plain deploy after one that did not: one app
+    /// holds every live route and is started, the other holds none and is stopped, no
+    /// app holds the staging route, no lock is left. Returns the live app.
+    #[track_caller]
+    pub fn assert_converged(&self, live_routes: &[&str]) -> String {
+        let holders: Vec<&str> = [BLUE, GREEN]
+            .into_iter()
+            .filter(|a| self.app_routes(a).iter().any(|r| r == live_routes[0]))
+            .collect();
+        assert_eq!(
+            holders.len(),
+            1,
+            "holders of {}: {holders:?}",
+            live_routes[0]
+        );
+        let live = holders[0];
+        let other = if live == BLUE { GREEN } else { BLUE };
+        let mut routes = self.app_routes(live);
+        routes.sort();
+        let mut expected: Vec<String> = live_routes.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(routes, expected, "routes of the live app {live}");
+        assert_eq!(self.app_state(live).as_deref(), Some("started"), "{live}");
+        assert!(
+            self.app_routes(other).is_empty(),
+            "{other} holds {:?}",
+            self.app_routes(other)
+        );
+        assert_ne!(
+            self.app_state(other).as_deref(),
+            Some("started"),
+            "{other} still runs"
+        );
+        for app in [BLUE, GREEN] {
+            assert_eq!(
+                self.annotation(app, "cf-bluegreen/lock"),
+                None,
+                "lock left on {app}"
+            );
+        }
+        live.to_string()
     }
 
     /// After a clean deploy: `live` holds every given live route and is started, the

@@ -1,0 +1,117 @@
+//! One deploy at a time per app pair, with the lock in CF itself.
+
+use crate::support::*;
+
+const LOCK: &str = "cf-bluegreen/lock";
+
+fn pair() -> Test {
+    Test::new()
+        .app(BLUE, "started", &[LIVE])
+        .app(GREEN, "stopped", &[])
+}
+
+#[test]
+fn two_concurrent_deploys_exactly_one_proceeds() {
+    let t = pair();
+    // Long enough for both runs' writes to land before either reads the lock back.
+    let config = t
+        .default_config()
+        .replace("settle = \"100ms\"", "settle = \"500ms\"");
+    let t = t.config(&config);
+    let env = [("FAKE_CF_LATENCY", "0.05")];
+    let a = t.spawn(&["deploy"], &env);
+    let b = t.spawn(&["deploy"], &env);
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    let mut codes = [a.status.code().unwrap(), b.status.code().unwrap()];
+    codes.sort();
+    let stderr = format!(
+        "--- a\n{}\n--- b\n{}",
+        String::from_utf8_lossy(&a.stderr),
+        String::from_utf8_lossy(&b.stderr)
+    );
+    assert_eq!(codes, [0, 1], "{stderr}");
+    assert!(
+        stderr.contains("another deploy of this app pair is running"),
+        "{stderr}"
+    );
+    // Exactly one push happened.
+    let pushes = t.log().iter().filter(|c| c.argv[0] == "push").count();
+    assert_eq!(pushes, 1, "{stderr}");
+    assert_eq!(t.assert_converged(&[LIVE]), GREEN);
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn a_held_lock_stops_the_deploy_without_changes() {
+    let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let t = pair().annotate(
+        BLUE,
+        LOCK,
+        &format!("ci@runner-7 pid 99 since {since} token x"),
+    );
+    t.run(&["deploy"])
+        .expect_code(1)
+        .stderr_has("ci@runner-7 pid 99 has held the lock on sinatra_a for")
+        .stderr_has("--force-unlock")
+        .expect_no_mutation();
+    t.run(&["rollback"]).expect_code(1).expect_no_mutation();
+}
+
+#[test]
+fn force_unlock_breaks_the_lock() {
+    let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
+    let t = pair().annotate(
+        BLUE,
+        LOCK,
+        &format!("ci@runner-7 pid 99 since {since} token x"),
+    );
+    t.run(&["deploy", "--force-unlock"])
+        .expect_code(0)
+        .stderr_has("breaking the deploy lock held by ci@runner-7 pid 99 (--force-unlock)");
+    t.assert_converged(&[LIVE]);
+}
+
+#[test]
+fn a_stale_lock_is_broken_with_a_warning() {
+    let t = pair().annotate(
+        BLUE,
+        LOCK,
+        "ci@runner-7 pid 99 since 2020-01-01T00:00:00Z token x",
+    );
+    t.run(&["deploy"])
+        .expect_code(0)
+        .stderr_has("breaking a stale deploy lock held by ci@runner-7 pid 99");
+    t.assert_converged(&[LIVE]);
+}
+
+#[test]
+fn the_lock_is_released_after_a_failure_and_kept_after_exit_3() {
+    let t = pair();
+    t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "push:1")])
+        .expect_code(1);
+    assert_eq!(t.annotation(BLUE, LOCK), None);
+    let run = t.run_with(
+        &["deploy"],
+        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+    );
+    run.expect_code(3)
+        .stderr_has("the deploy lock on sinatra_a is kept");
+    assert!(t.annotation(BLUE, LOCK).unwrap().contains("tester@"));
+    t.run(&["deploy"])
+        .expect_code(1)
+        .stderr_has("another deploy");
+    t.run(&["deploy", "--force-unlock"]).expect_code(0);
+    t.assert_converged(&[LIVE]);
+}
+
+#[test]
+fn locking_can_be_switched_off() {
+    let t = pair();
+    let config = t
+        .default_config()
+        .replace("[lock]\n", "[lock]\nenabled = false\n");
+    let t = t.config(&config);
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    assert!(!run.calls.iter().any(|c| c.line().contains(LOCK)));
+}
