@@ -21,7 +21,7 @@ pub enum ConfigError {
         reason: String,
         hint: String,
     },
-    #[error("{}:{line}:{column}: {message}", path.display())]
+    #[error("{}:{line}:{column}: {message}\n  hint: deploy.toml.example shows every key and its type", path.display())]
     Syntax {
         path: PathBuf,
         line: usize,
@@ -270,12 +270,15 @@ impl Config {
     /// Parses `text` as if read from `path` (the path names the file in errors and anchors
     /// relative paths).
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
-        if text.trim().is_empty() {
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_comments {
             return Err(ConfigError::Invalid {
                 path: path.to_path_buf(),
                 problems: vec![Problem {
                     key: "apps".into(),
-                    message: "the file is empty; see deploy.toml.example for every key".into(),
+                    message: "the file is empty (or only comments); see deploy.toml.example for every key".into(),
                 }],
             });
         }
@@ -284,7 +287,7 @@ impl Config {
                 .span()
                 .map(|span| line_column(text, span.start))
                 .unwrap_or((1, 1));
-            let message = e.message().trim().to_string();
+            let message = readable(e.message().trim());
             let message = match did_you_mean(&message) {
                 Some(hint) => format!("{message}; did you mean `{hint}`?"),
                 None => message,
@@ -611,6 +614,20 @@ fn check_path(key: &str, path: &str, problem: &mut impl FnMut(&str, String)) {
     }
 }
 
+/// serde's words for the user's: no internal type names.
+fn readable(message: &str) -> String {
+    let mut out = message
+        .replace("expected u16", "expected a whole number")
+        .replace("expected a boolean", "expected true or false");
+    while let Some(at) = out.find("struct Raw") {
+        let end = out[at..]
+            .find(|c: char| !c.is_alphanumeric() && c != ' ')
+            .map_or(out.len(), |i| at + i);
+        out.replace_range(at..end, "a table");
+    }
+    out
+}
+
 /// For serde's "unknown field `blu`, expected one of `blue`, `green`": the expected key
 /// closest to the unknown one, if it is close.
 fn did_you_mean(message: &str) -> Option<String> {
@@ -782,7 +799,7 @@ timeout = "90s"
     fn unknown_key_gets_a_suggestion() {
         let err = parse(&format!("{MINIMAL}\n[smoke]\nexpect-stauts = 200\n")).unwrap_err();
         assert!(
-            err.to_string().ends_with("did you mean `expect-status`?"),
+            err.to_string().contains("did you mean `expect-status`?"),
             "{err}"
         );
         let err = parse(&MINIMAL.replace("blue =", "bleu =")).unwrap_err();
@@ -947,5 +964,111 @@ timeout = "90s"
     fn line_column_counts_from_one() {
         assert_eq!(line_column("ab\ncd", 0), (1, 1));
         assert_eq!(line_column("ab\ncd", 4), (2, 2));
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// Lines built from the file's own vocabulary, so that the parser gets past the
+        /// TOML syntax into validation more often than random text would.
+        fn line() -> impl Strategy<Value = String> {
+            let key = prop::sample::select(vec![
+                "blue",
+                "green",
+                "domain",
+                "live",
+                "staging",
+                "path",
+                "host",
+                "manifest",
+                "vars-files",
+                "vars",
+                "args",
+                "timeout",
+                "enabled",
+                "url",
+                "expect-status",
+                "expect-body",
+                "interval",
+                "command",
+                "old",
+                "org",
+                "space",
+                "settle",
+                "stale-after",
+                "bogus",
+            ]);
+            let value = prop_oneof![
+                "\"[a-z0-9_./ -]{0,12}\"".prop_map(|s| s),
+                (-5i64..100_000).prop_map(|n| n.to_string()),
+                Just("true".to_string()),
+                Just("[\"-i\", \"2\"]".to_string()),
+                Just("{ a = \"b\" }".to_string()),
+                Just("\"0s\"".to_string()),
+                Just("\"1h 30m\"".to_string()),
+                ".{0,6}",
+            ];
+            let table = prop::sample::select(vec![
+                "[apps]",
+                "[routes]",
+                "[[routes.extra]]",
+                "[push]",
+                "[smoke]",
+                "[switch]",
+                "[cf]",
+                "[lock]",
+                "[",
+                "[apps.x]",
+            ]);
+            prop_oneof![
+                3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+                1 => table.prop_map(str::to_string),
+                1 => ".{0,20}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                let _ = Config::parse(&text, Path::new("deploy.toml"));
+            }
+
+            #[test]
+            fn config_shaped_text_never_panics(lines in prop::collection::vec(line(), 0..30)) {
+                let text = lines.join("\n");
+                match Config::parse(&text, Path::new("deploy.toml")) {
+                    Ok(c) => prop_assert!(c.blue != c.green),
+                    Err(ConfigError::Syntax { line, column, .. }) => {
+                        prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                        prop_assert!(column >= 1);
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn valid_configs_with_random_names_parse_or_name_the_key(
+                blue in "[a-z_]{0,8}",
+                live in "[a-zA-Z0-9_-]{0,70}",
+                path in "[/a-z ?]{0,6}",
+            ) {
+                let text = format!(
+                    "[apps]\nblue = \"{blue}\"\ngreen = \"g\"\n[routes]\ndomain = \"d.com\"\nlive = \"{live}\"\nstaging = \"s\"\npath = \"{path}\"\n"
+                );
+                match Config::parse(&text, Path::new("deploy.toml")) {
+                    Ok(c) => {
+                        prop_assert!(is_dns_label(&c.main_live().host));
+                        prop_assert!(c.main_live().path.as_deref().is_none_or(|p| p.starts_with('/')));
+                    }
+                    Err(ConfigError::Invalid { problems, .. }) => {
+                        prop_assert!(problems.iter().all(|p| ["apps.blue", "apps.green", "routes.live", "routes.staging", "routes.path"].contains(&p.key.as_str())));
+                    }
+                    Err(e) => prop_assert!(false, "unexpected {e}"),
+                }
+            }
+        }
     }
 }

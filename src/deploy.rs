@@ -537,10 +537,13 @@ fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
     matches!(step, Step::UnmapRoute { app, role: RouteRole::Live, .. } if Some(app) == plan.previous.as_ref())
 }
 
-/// Whether to finish the switch instead of undoing it: only once the new version holds
-/// every live route, is started, has passed its check, and — if there was a previous
-/// app — that app has already lost a live route (so undoing would move live traffic
-/// twice more, to an app that was on its way out).
+/// Whether to finish the switch instead of undoing it. Only once the new version has
+/// passed its check (every step before the first live map completed) and is started; then
+///
+/// - with a previous app: once that app has already lost a live route, so undoing would
+///   move live traffic twice more, to an app that was on its way out;
+/// - on a first deploy: once the new app holds a live route at all, since it is the only
+///   app that can serve it and unmapping it would take a served route down.
 pub fn complete_forward(
     config: &Config,
     plan: &Plan,
@@ -549,9 +552,7 @@ pub fn complete_forward(
 ) -> bool {
     let before = &plan.before;
     let target = &plan.target;
-    let target_ready = now.get(target).is_some_and(|s| s.started())
-        && config.live.iter().all(|r| now.holds(target, r));
-    let last_live_map = plan.steps.iter().rposition(|s| {
+    let first_live_map = plan.steps.iter().position(|s| {
         matches!(
             s,
             Step::MapRoute {
@@ -560,12 +561,12 @@ pub fn complete_forward(
             }
         )
     });
-    let checked_and_mapped = last_live_map.is_some_and(|i| failed_index > i);
-    if !target_ready || !checked_and_mapped {
+    let checked = first_live_map.is_some_and(|i| failed_index >= i);
+    if !checked || !now.get(target).is_some_and(|s| s.started()) {
         return false;
     }
     match &plan.previous {
-        None => true,
+        None => config.live.iter().any(|r| now.holds(target, r)),
         Some(old) => config
             .live
             .iter()
@@ -953,6 +954,28 @@ mod tests {
             commands(&recovery_steps(&c, &plan, &now, true)),
             ["cf unmap-route a example.com --hostname stg"]
         );
+    }
+
+    #[test]
+    fn first_deploy_never_unmaps_a_live_route_it_already_serves() {
+        let c = config("");
+        let before = pair(None, None);
+        let plan = plan_deploy(&c, &before).unwrap();
+        let map_live = index_of(&plan, |s| {
+            matches!(
+                s,
+                Step::MapRoute {
+                    role: RouteRole::Live,
+                    ..
+                }
+            )
+        });
+        // The live map took effect although cf reported a failure.
+        let now = pair(app(true, &["live.example.com", "stg.example.com"]), None);
+        assert!(complete_forward(&c, &plan, &now, map_live));
+        // It did not take effect: nothing is served, restoring is safe.
+        let now = pair(app(true, &["stg.example.com"]), None);
+        assert!(!complete_forward(&c, &plan, &now, map_live));
     }
 
     #[test]

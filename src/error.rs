@@ -48,6 +48,9 @@ pub enum Error {
         holder: String,
         age: String,
     },
+    /// The lock could not be written or read back; nothing else was changed.
+    #[error("could not take the deploy lock on {app}, nothing was changed: {cause}\n  hint: the lock is an annotation (cf curl -X PATCH /v3/apps/GUID): check that you may update the app, or set lock.enabled = false")]
+    LockFailed { app: String, cause: String },
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
     #[error("interrupted during {step}: {state}")]
     Interrupted { step: String, state: String },
@@ -72,7 +75,8 @@ impl Error {
             Error::Observe(_)
             | Error::Plan(_)
             | Error::DeployFailed { .. }
-            | Error::Locked { .. } => EXIT_FAILED,
+            | Error::Locked { .. }
+            | Error::LockFailed { .. } => EXIT_FAILED,
             Error::Unsafe { .. } => EXIT_UNSAFE,
             Error::Interrupted { .. } => crate::interrupt::EXIT_INTERRUPTED,
         }

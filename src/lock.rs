@@ -95,21 +95,26 @@ pub fn acquire(
         }
     }
     let value = format_value(who, SystemTime::now(), token);
-    let write = ctx
-        .cf
-        .annotate(&meta.guid, &[(metadata::LOCK.into(), Some(value.clone()))]);
-    write.map_err(|e| lock_failed(&app, e))?;
+    let held = Held {
+        app: app.clone(),
+        guid: meta.guid.clone(),
+        value: value.clone(),
+    };
+    let failed = |e: CfError| {
+        // The write may have landed although cf reported a failure: take it back.
+        release(ctx, &held);
+        Error::LockFailed {
+            app: app.clone(),
+            cause: e.to_string(),
+        }
+    };
+    ctx.cf
+        .annotate(&meta.guid, &[(metadata::LOCK.into(), Some(value.clone()))])
+        .map_err(failed)?;
     std::thread::sleep(config.lock.settle);
-    let now = ctx
-        .cf
-        .app_meta(&meta.guid)
-        .map_err(|e| lock_failed(&app, e))?;
+    let now = ctx.cf.app_meta(&meta.guid).map_err(failed)?;
     match now.get(metadata::LOCK) {
-        Some(v) if v == value => Ok(Some(Held {
-            app,
-            guid: meta.guid.clone(),
-            value,
-        })),
+        Some(v) if v == value => Ok(Some(held)),
         other => Err(Error::Locked {
             app,
             holder: other.map_or_else(|| "another run".to_string(), |v| parse_value(v).holder),
@@ -118,36 +123,31 @@ pub fn acquire(
     }
 }
 
-fn lock_failed(app: &str, e: CfError) -> Error {
-    Error::Environment {
-        message: format!("could not take the deploy lock on {app}, nothing was changed: {e}"),
-        hint: "the lock is an annotation (cf curl PATCH /v3/apps/GUID); check that you may update the app, \
-               or set lock.enabled = false"
-            .into(),
-    }
-}
-
-/// Gives the lock back, if it is still ours. A failure only leaves a lock that
-/// `--force-unlock` or `lock.stale-after` will break.
+/// Gives the lock back, if it is still ours; tries twice, since a lock left behind
+/// blocks every later deploy until `--force-unlock` or `lock.stale-after`.
 pub fn release(ctx: &Context, held: &Held) {
-    let ours = ctx
-        .cf
-        .app_meta(&held.guid)
-        .map(|m| m.get(metadata::LOCK) == Some(held.value.as_str()));
-    let result = match ours {
-        Ok(true) => ctx
-            .cf
-            .annotate(&held.guid, &[(metadata::LOCK.into(), None)])
-            .map(|_| ()),
-        Ok(false) => return,
-        Err(e) => Err(e),
-    };
-    if let Err(e) = result {
+    let mut last_error = None;
+    for _ in 0..2 {
+        match try_release(ctx, held) {
+            Ok(()) => return,
+            Err(e) => last_error = Some(e),
+        }
+    }
+    if let Some(e) = last_error {
         ctx.reporter.warn(&format!(
             "could not release the deploy lock on {}: {e}\n  the next deploy needs --force-unlock",
             held.app
         ));
     }
+}
+
+fn try_release(ctx: &Context, held: &Held) -> Result<(), CfError> {
+    let meta = ctx.cf.app_meta(&held.guid)?;
+    if meta.get(metadata::LOCK) == Some(held.value.as_str()) {
+        ctx.cf
+            .annotate(&held.guid, &[(metadata::LOCK.into(), None)])?;
+    }
+    Ok(())
 }
 
 fn age_text(age: Duration) -> String {

@@ -2,13 +2,16 @@
 
 mod support;
 
+mod bad_input;
 mod cli;
 mod config_errors;
 mod deploy;
 mod environment;
 mod failures;
 mod fake_cf;
+mod interrupts;
 mod lock;
+mod matrix;
 mod resume;
 mod rollback;
 mod status;

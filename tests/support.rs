@@ -354,6 +354,10 @@ pub fn read_log(state: &Path) -> Vec<Call> {
     let mut current: Option<Call> = None;
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
+        if current.is_none() && fields[0] != "call" {
+            // The rest of an entry whose call was killed before it finished.
+            continue;
+        }
         match fields[0] {
             "call" => {
                 current = Some(Call {
@@ -379,6 +383,7 @@ pub fn read_log(state: &Path) -> Vec<Call> {
                     .insert(fields[1].to_string(), holders);
             }
             "end" => calls.push(current.take().unwrap()),
+            "" => {}
             other => panic!("unexpected log line {other:?}"),
         }
     }

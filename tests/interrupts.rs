@@ -1,0 +1,63 @@
+//! SIGINT while a deploy runs: the first brings the routes to a safe state and exits 130,
+//! the second stops at once and says how to finish.
+
+use crate::support::*;
+
+#[test]
+fn interrupt_during_the_check_leaves_the_live_app_untouched() {
+    let t = Test::new()
+        .app(BLUE, "started", &[LIVE])
+        .with("command = [\"sh\", \"-c\", \"kill -INT $PPID; sleep 20\"]");
+    let started = std::time::Instant::now();
+    let run = t.run(&["deploy"]);
+    run.expect_code(130)
+        .stderr_has("interrupted: finishing the step in progress")
+        .stderr_has("sinatra_a still serves the live route, and sinatra_b is stopped");
+    // The smoke command was killed, not waited for.
+    assert!(started.elapsed().as_secs() < 15);
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn interrupt_between_map_and_unmap_undoes_the_map() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    // map-route #2 maps the live route to the new app; the interrupt arrives while it runs.
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt")]);
+    run.expect_code(130)
+        .stderr_has("interrupted during map live route sinatralive.de.a9sapp.eu to sinatra_b");
+    assert!(run.mutations().contains(&format!(
+        "cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatralive"
+    )));
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn interrupt_after_the_old_app_was_unmapped_completes_the_switch() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1:interrupt")]);
+    run.expect_code(130)
+        .stderr_has("the switch had begun, so it was completed: sinatra_b is live");
+    t.assert_converged(&[LIVE]);
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn second_interrupt_stops_at_once_and_prints_the_commands() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt2")]);
+    run.expect_code(130)
+        .stderr_has("stopped at once during: map live route sinatralive.de.a9sapp.eu to sinatra_b")
+        .stderr_has("    cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatralive")
+        .stderr_has("    cf stop sinatra_b");
+    // The live app kept its route throughout.
+    assert_eq!(t.app_routes(BLUE), [LIVE]);
+    // The lock stays with the stopped run; the next deploy breaks it and converges.
+    t.run(&["deploy"])
+        .expect_code(1)
+        .stderr_has("another deploy");
+    t.run(&["deploy", "--force-unlock"]).expect_code(0);
+    t.assert_converged(&[LIVE]);
+    assert_always_served(&t.log(), LIVE);
+}
