@@ -1,7 +1,8 @@
 //! A real deploy against the bundled fake cf, as a demo: `cargo run --example demo`.
 //!
 //! Three deploys in a row (blue, green, blue), each checked over HTTP on the staging route
-//! by a local server standing in for the CF router, then `status`. Nothing leaves this
+//! by a local server standing in for the CF router, then `status`, a rollback, and
+//! `status` again. Nothing leaves this
 //! machine; the fake cf's state and call log stay in a temp directory that is printed.
 
 #[path = "../fixtures/router.rs"]
@@ -75,6 +76,8 @@ interval = "200ms"
     run(&["deploy", "--dry-run"]);
     run(&["deploy"]);
     run(&["deploy"]);
+    run(&["status"]);
+    run(&["rollback"]);
     run(&["status"]);
     eprintln!(
         "\ndemo: done. Every cf call, with the route table after it: {}",

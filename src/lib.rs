@@ -187,7 +187,9 @@ fn switch(
 
     // A state that needs a human is reported before anything is written, the lock included.
     make_plan(ctx, kind, &observed, &id)?;
-    let held = lock::acquire(ctx, &observed, who, &id.0, force_unlock)?;
+    let held = reporter.step("take the deploy lock", || {
+        lock::acquire(ctx, &observed, who, &id.0, force_unlock)
+    })?;
     let result = (|| {
         let observed = match &held {
             // Another deploy may have finished while this one waited for the lock.

@@ -61,3 +61,29 @@ fn second_interrupt_stops_at_once_and_prints_the_commands() {
     t.assert_converged(&[LIVE]);
     assert_always_served(&t.log(), LIVE);
 }
+
+#[test]
+fn sigterm_from_ci_is_an_interrupt_too() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let child = t.spawn(&["deploy"], &[("FAKE_CF_LATENCY", "0.2")]);
+    // Wait until the deploy is past the push, well inside the switch.
+    let started = std::time::Instant::now();
+    while !t.log().iter().any(|c| c.argv[0] == "map-route") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "the deploy never reached map-route"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted during"), "{stderr}");
+    assert_eq!(t.assert_converged(&[LIVE]), BLUE);
+    assert_always_served(&t.log(), LIVE);
+}
