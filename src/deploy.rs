@@ -749,38 +749,11 @@ pub fn dry_run_lines(plan: &Plan) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cf::{AppStatus, RequestedState};
     use crate::metadata::DeployId;
-    use std::path::Path;
+    use crate::plan::fixtures::*;
 
     fn plan_deploy(c: &Config, state: &PairState) -> Result<Plan, crate::plan::PlanError> {
         crate::plan::plan_deploy(c, state, &BTreeMap::new(), &DeployId("id".into()))
-    }
-
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
-        );
-        Config::parse(&text, Path::new("deploy.toml")).unwrap()
-    }
-
-    fn app(started: bool, routes: &[&str]) -> Option<AppStatus> {
-        Some(AppStatus {
-            requested_state: if started {
-                RequestedState::Started
-            } else {
-                RequestedState::Stopped
-            },
-            routes: routes.iter().map(|r| r.to_string()).collect(),
-            instances: vec![],
-        })
-    }
-
-    fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
-        PairState {
-            blue: ("a".into(), a),
-            green: ("b".into(), b),
-        }
     }
 
     fn commands(steps: &[Step]) -> Vec<String> {
@@ -864,12 +837,12 @@ mod tests {
     #[test]
     fn smoke_failure_restores() {
         let c = config("");
-        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let smoke = index_of(&plan, |s| matches!(s, Step::SmokeCheck { .. }));
         let now = pair(
-            app(true, &["live.example.com"]),
-            app(true, &["stg.example.com"]),
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
         );
         assert!(!complete_forward(&c, &plan, &now, smoke));
         assert_eq!(
@@ -881,13 +854,13 @@ mod tests {
     #[test]
     fn failure_between_map_and_unmap_unmaps_from_the_new_app() {
         let c = config("");
-        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
         // The unmap from the old app failed without effect: both hold the live route.
         let now = pair(
-            app(true, &["live.example.com"]),
-            app(true, &["stg.example.com", "live.example.com"]),
+            started(&["live.example.com"]),
+            started(&["stg.example.com", "live.example.com"]),
         );
         assert!(!complete_forward(&c, &plan, &now, unmap_old));
         assert_eq!(
@@ -903,12 +876,12 @@ mod tests {
     #[test]
     fn unmap_from_old_that_applied_completes_forward() {
         let c = config("");
-        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
         let now = pair(
-            app(true, &[]),
-            app(true, &["stg.example.com", "live.example.com"]),
+            started(&[]),
+            started(&["stg.example.com", "live.example.com"]),
         );
         assert!(complete_forward(&c, &plan, &now, unmap_old));
         assert_eq!(
@@ -920,15 +893,12 @@ mod tests {
     #[test]
     fn restore_maps_back_before_unmapping_and_starts_a_stopped_old_app() {
         let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
-        let before = pair(
-            app(true, &["live.example.com", "www.shop.com"]),
-            app(false, &[]),
-        );
+        let before = pair(started(&["live.example.com", "www.shop.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
         // Odd state: old lost one route and was stopped, the new app is not started.
         let now = pair(
-            app(false, &["www.shop.com"]),
-            app(false, &["live.example.com", "www.shop.com"]),
+            stopped(&["www.shop.com"]),
+            stopped(&["live.example.com", "www.shop.com"]),
         );
         assert!(!complete_forward(&c, &plan, &now, 5));
         assert_eq!(
@@ -948,7 +918,7 @@ mod tests {
         let before = pair(None, None);
         let plan = plan_deploy(&c, &before).unwrap();
         let last = plan.steps.len() - 1;
-        let now = pair(app(true, &["live.example.com", "stg.example.com"]), None);
+        let now = pair(started(&["live.example.com", "stg.example.com"]), None);
         assert!(complete_forward(&c, &plan, &now, last));
         assert_eq!(
             commands(&recovery_steps(&c, &plan, &now, true)),
@@ -971,17 +941,17 @@ mod tests {
             )
         });
         // The live map took effect although cf reported a failure.
-        let now = pair(app(true, &["live.example.com", "stg.example.com"]), None);
+        let now = pair(started(&["live.example.com", "stg.example.com"]), None);
         assert!(complete_forward(&c, &plan, &now, map_live));
         // It did not take effect: nothing is served, restoring is safe.
-        let now = pair(app(true, &["stg.example.com"]), None);
+        let now = pair(started(&["stg.example.com"]), None);
         assert!(!complete_forward(&c, &plan, &now, map_live));
     }
 
     #[test]
     fn blind_restore_undoes_everything_attempted() {
         let c = config("");
-        let before = pair(app(true, &["live.example.com"]), app(false, &[]));
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
         let map_live = index_of(&plan, |s| {
             matches!(

@@ -682,13 +682,14 @@ pub fn plan_rollback(
     })
 }
 
+/// Shared by the unit tests of planning, resolution and recovery.
 #[cfg(test)]
-mod tests {
+pub(crate) mod fixtures {
     use super::*;
-    use crate::cf::RequestedState;
     use std::path::Path;
 
-    fn config(extra: &str) -> Config {
+    /// Apps `a` (blue) and `b` (green), live `live.example.com`, staging `stg.example.com`.
+    pub fn config(extra: &str) -> Config {
         let text = format!(
             "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
         );
@@ -703,12 +704,26 @@ mod tests {
         })
     }
 
-    fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
+    pub fn started(routes: &[&str]) -> Option<AppStatus> {
+        app(RequestedState::Started, routes)
+    }
+
+    pub fn stopped(routes: &[&str]) -> Option<AppStatus> {
+        app(RequestedState::Stopped, routes)
+    }
+
+    pub fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
         PairState {
             blue: ("a".into(), a),
             green: ("b".into(), b),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::*;
+    use super::*;
 
     fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError> {
         super::plan_deploy(config, state, &BTreeMap::new(), &DeployId("id".into()))
@@ -745,10 +760,7 @@ mod tests {
 
     #[test]
     fn later_deploy_targets_the_idle_app_in_the_guide_order() {
-        let state = pair(
-            app(RequestedState::Started, &["live.example.com"]),
-            app(RequestedState::Stopped, &[]),
-        );
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&config(""), &state).unwrap();
         assert_eq!(plan.target, "b");
         assert_eq!(plan.previous.as_deref(), Some("a"));
@@ -796,10 +808,7 @@ mod tests {
 
     #[test]
     fn green_live_targets_blue() {
-        let state = pair(
-            app(RequestedState::Stopped, &[]),
-            app(RequestedState::Started, &["live.example.com"]),
-        );
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
         let plan = plan_deploy(&config(""), &state).unwrap();
         assert_eq!(plan.target, "a");
         assert_eq!(plan.previous.as_deref(), Some("b"));
@@ -808,11 +817,8 @@ mod tests {
     #[test]
     fn both_live_is_refused() {
         let state = pair(
-            app(RequestedState::Started, &["live.example.com"]),
-            app(
-                RequestedState::Started,
-                &["live.example.com", "stg.example.com"],
-            ),
+            started(&["live.example.com"]),
+            started(&["live.example.com", "stg.example.com"]),
         );
         let err = plan_deploy(&config(""), &state).unwrap_err();
         assert!(
@@ -829,13 +835,7 @@ mod tests {
              [push]\nmanifest = \"m.yml\"\npath = \"dist\"\nvars-files = [\"v.yml\"]\nvars = { k = \"v\" }\nargs = [\"-i\", \"2\"]\n\
              [smoke]\nenabled = false\n[switch]\nold = \"delete\"\n",
         );
-        let state = pair(
-            app(
-                RequestedState::Started,
-                &["live.example.com/api", "www.shop.com"],
-            ),
-            None,
-        );
+        let state = pair(started(&["live.example.com/api", "www.shop.com"]), None);
         let plan = plan_deploy(&c, &state).unwrap();
         assert_eq!(
             lines(&plan),
@@ -864,7 +864,7 @@ mod tests {
         let c = config(
             "[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\nold = \"keep\"\n",
         );
-        let state = pair(app(RequestedState::Started, &["live.example.com"]), None);
+        let state = pair(started(&["live.example.com"]), None);
         let plan = plan_deploy(&c, &state).unwrap();
         assert_eq!(
             lines(&plan)[4..],
@@ -878,31 +878,8 @@ mod tests {
 
 #[cfg(test)]
 mod resolution_tests {
+    use super::fixtures::*;
     use super::*;
-    use crate::cf::RequestedState::{Started, Stopped};
-    use std::path::Path;
-
-    fn config(extra: &str) -> Config {
-        let text = format!(
-            "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
-        );
-        Config::parse(&text, Path::new("deploy.toml")).unwrap()
-    }
-
-    fn app(state: RequestedState, routes: &[&str]) -> Option<AppStatus> {
-        Some(AppStatus {
-            requested_state: state,
-            routes: routes.iter().map(|r| r.to_string()).collect(),
-            instances: vec![],
-        })
-    }
-
-    fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
-        PairState {
-            blue: ("a".into(), a),
-            green: ("b".into(), b),
-        }
-    }
 
     fn meta(entries: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, AppMeta> {
         entries
@@ -939,7 +916,7 @@ mod resolution_tests {
         let c = config("");
         let (steps, _, notes) = resolve(
             &c,
-            &pair(app(Started, &["live.example.com"]), app(Stopped, &[])),
+            &pair(started(&["live.example.com"]), stopped(&[])),
             &BTreeMap::new(),
         )
         .unwrap();
@@ -950,8 +927,8 @@ mod resolution_tests {
     fn both_live_with_records_finishes_the_switch_to_the_checked_newer_app() {
         let c = config("");
         let state = pair(
-            app(Started, &["live.example.com"]),
-            app(Started, &["live.example.com", "stg.example.com"]),
+            started(&["live.example.com"]),
+            started(&["live.example.com", "stg.example.com"]),
         );
         let m = meta(&[
             (
@@ -984,8 +961,8 @@ mod resolution_tests {
     fn both_live_where_the_new_app_was_never_checked_goes_back_to_the_old_one() {
         let c = config("");
         let state = pair(
-            app(Started, &["live.example.com"]),
-            app(Started, &["live.example.com"]),
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
         );
         // b was pushed (deploy recorded, checked cleared), a is the checked old version.
         let m = meta(&[
@@ -1006,8 +983,8 @@ mod resolution_tests {
     fn both_live_without_records_needs_a_human() {
         let c = config("");
         let state = pair(
-            app(Started, &["live.example.com"]),
-            app(Started, &["live.example.com"]),
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
         );
         let e = resolve(&c, &state, &BTreeMap::new())
             .unwrap_err()
@@ -1018,8 +995,8 @@ mod resolution_tests {
         );
         // A checked app that is stopped cannot take the live route either.
         let state = pair(
-            app(Started, &["live.example.com"]),
-            app(Stopped, &["live.example.com"]),
+            started(&["live.example.com"]),
+            stopped(&["live.example.com"]),
         );
         let m = meta(&[("b", &[(D, "d"), (C, "d")])]);
         assert!(resolve(&c, &state, &m).is_err());
@@ -1029,8 +1006,8 @@ mod resolution_tests {
     fn leftover_staging_and_extra_routes_are_cleaned_up() {
         let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
         let state = pair(
-            app(Started, &["live.example.com", "stg.example.com"]),
-            app(Started, &["www.shop.com", "stg.example.com"]),
+            started(&["live.example.com", "stg.example.com"]),
+            started(&["www.shop.com", "stg.example.com"]),
         );
         let (steps, _, notes) = resolve(&c, &state, &BTreeMap::new()).unwrap();
         assert_eq!(
@@ -1050,12 +1027,12 @@ mod resolution_tests {
         let c = config("");
         let (_, _, notes) = resolve(
             &c,
-            &pair(app(Stopped, &["live.example.com"]), None),
+            &pair(stopped(&["live.example.com"]), None),
             &BTreeMap::new(),
         )
         .unwrap();
         assert!(notes[0].contains("the live app a is stopped"), "{notes:?}");
-        let mut crashed = app(Started, &["live.example.com"]);
+        let mut crashed = started(&["live.example.com"]);
         crashed.as_mut().unwrap().instances = vec!["crashed".into()];
         let (_, _, notes) = resolve(&c, &pair(crashed, None), &BTreeMap::new()).unwrap();
         assert!(
@@ -1067,7 +1044,7 @@ mod resolution_tests {
     #[test]
     fn with_nothing_live_the_last_live_app_is_spared() {
         let c = config("");
-        let state = pair(app(Stopped, &[]), app(Stopped, &[]));
+        let state = pair(stopped(&[]), stopped(&[]));
         let m = meta(&[
             ("a", &[(metadata::LIVE_SINCE, "2026-03-01T00:00:00Z")]),
             ("b", &[(metadata::LIVE_SINCE, "2026-01-01T00:00:00Z")]),
@@ -1081,7 +1058,7 @@ mod resolution_tests {
     #[test]
     fn annotations_name_the_deploy() {
         let c = config("");
-        let state = pair(app(Started, &["live.example.com"]), app(Stopped, &[]));
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
         let m = meta(&[("a", &[]), ("b", &[])]);
         let plan = plan_deploy(&c, &state, &m, &DeployId("2026-id".into())).unwrap();
         let curls: Vec<String> = plan
@@ -1123,7 +1100,7 @@ mod resolution_tests {
     #[test]
     fn rollback_starts_checks_and_switches_back() {
         let c = config("[switch]\nold = \"delete\"\n");
-        let state = pair(app(Stopped, &[]), app(Started, &["live.example.com"]));
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
         let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
         assert_eq!(plan.kind, Kind::Rollback);
         assert_eq!(plan.target, "a");
@@ -1154,7 +1131,7 @@ mod resolution_tests {
         let c = config("");
         let e = plan_rollback(
             &c,
-            &pair(app(Started, &["live.example.com"]), None),
+            &pair(started(&["live.example.com"]), None),
             &BTreeMap::new(),
             &DeployId("id".into()),
         )
