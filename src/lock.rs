@@ -90,7 +90,14 @@ pub fn acquire(
             return Err(Error::Locked {
                 app,
                 holder: info.holder,
-                age: age_text(age),
+                age: match info.since {
+                    Some(t) => format!(
+                        "{} (since {})",
+                        age_text(age),
+                        humantime::format_rfc3339_seconds(t)
+                    ),
+                    None => age_text(age),
+                },
             });
         }
     }

@@ -172,11 +172,6 @@ impl Step {
             Step::EnsureNotLive { .. } | Step::SmokeCheck { .. } => None,
         }
     }
-
-    /// Annotations are bookkeeping: when they fail the deploy goes on, with a warning.
-    pub fn is_bookkeeping(&self) -> bool {
-        matches!(self, Step::Annotate { .. })
-    }
 }
 
 pub fn annotate_command(guid: &str, values: &[(String, Option<String>)]) -> CfCommand {
