@@ -12,6 +12,8 @@ pub mod interrupt;
 pub mod lock;
 pub mod metadata;
 pub mod plan;
+pub mod preflight;
+pub mod recovery;
 pub mod report;
 pub mod route;
 pub mod smoke;
@@ -25,10 +27,11 @@ use crate::cf::process::CfProcess;
 use crate::cf::{Cf, CfClient};
 use crate::cli::{Cli, Command};
 use crate::config::{Config, OldApp};
-use crate::deploy::{Context, Observed};
+use crate::deploy::Context;
 use crate::error::{Error, EXIT_OK};
 use crate::metadata::DeployId;
 use crate::plan::{Kind, Plan};
+use crate::preflight::Observed;
 use crate::report::{short, Reporter, Verbosity};
 
 /// Runs the tool with these arguments (the first is the program name) and returns the
@@ -95,7 +98,7 @@ pub fn run_command(cli: &Cli, cf: &dyn Cf, reporter: &Reporter, who: &str) -> Re
     );
     match cli.command {
         Command::Status => {
-            let observed = deploy::preflight(&ctx)?;
+            let observed = preflight::preflight(&ctx)?;
             for line in status::render(&config, &observed.pair, &observed.meta) {
                 reporter.result(&line);
             }
@@ -149,9 +152,9 @@ fn switch(
 ) -> Result<(), Error> {
     let reporter = ctx.reporter;
     if kind == Kind::Deploy {
-        deploy::check_push_files(ctx.config)?;
+        preflight::check_push_files(ctx.config)?;
     }
-    let observed = reporter.step("read the current state", || deploy::preflight(ctx))?;
+    let observed = reporter.step("read the current state", || preflight::preflight(ctx))?;
     reporter.info(&format!(
         "cf {} as {} in {} / {}",
         observed.version.full,
@@ -194,7 +197,7 @@ fn switch(
         let observed = match &held {
             // Another deploy may have finished while this one waited for the lock.
             Some(_) => {
-                let (pair, meta) = deploy::observe(ctx).map_err(Error::Observe)?;
+                let (pair, meta) = preflight::observe(ctx).map_err(Error::Observe)?;
                 Observed {
                     pair,
                     meta,

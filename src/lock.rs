@@ -8,9 +8,10 @@
 use std::time::{Duration, SystemTime};
 
 use crate::cf::CfError;
-use crate::deploy::{Context, Observed};
+use crate::deploy::Context;
 use crate::error::Error;
 use crate::metadata::{self, sanitize};
+use crate::preflight::Observed;
 
 /// A lock this run holds.
 #[derive(Debug, Clone)]

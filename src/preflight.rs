@@ -1,0 +1,304 @@
+//! The read-only start of every command: cf runs, is logged in and targeted, and what
+//! both apps look like — routes, state, GUIDs and the records the tool keeps on them.
+//! Independent calls run side by side.
+
+use std::collections::BTreeMap;
+use std::thread;
+
+use crate::cf::{CfError, Target, Version};
+use crate::config::Config;
+use crate::deploy::Context;
+use crate::error::Error;
+use crate::metadata::AppMeta;
+use crate::plan::PairState;
+
+/// What the read-only preflight found.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub version: Version,
+    pub target: Target,
+    pub pair: PairState,
+    /// GUID and annotations of each app that exists.
+    pub meta: BTreeMap<String, AppMeta>,
+}
+
+/// Checks that cf runs and is logged in and targeted, and reads both apps. Read-only.
+pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
+    let config = ctx.config;
+    let version = ctx.cf.version().map_err(|e| match e {
+        CfError::Start { .. } => Error::CfMissing(e),
+        other => Error::Environment {
+            message: format!("`cf version` did not work: {other}"),
+            hint: "check that --cf or CF_BIN names the cf CLI".into(),
+        },
+    })?;
+    if version.major < 6 {
+        return Err(Error::Environment {
+            message: format!("cf {} is too old", version.full),
+            hint: "install cf CLI v7 or v8".into(),
+        });
+    }
+    // Independent reads: run them side by side.
+    let (target, observed) = thread::scope(|s| {
+        let target = s.spawn(|| ctx.cf.target());
+        let pair = s.spawn(|| observe(ctx));
+        (
+            target.join().expect("cf target thread"),
+            pair.join().expect("cf app thread"),
+        )
+    });
+    let target = target.map_err(|e| match e {
+        CfError::Failed { ref output, .. } if crate::cf::parse::is_not_logged_in(output) => {
+            Error::Environment {
+                message: "cf is not logged in".into(),
+                hint: "run `cf login` first (in CI: `cf auth` with CF_USERNAME and CF_PASSWORD set, then `cf target -o ORG -s SPACE`)".into(),
+            }
+        }
+        other => Error::Observe(other),
+    })?;
+    let (Some(org), Some(space)) = (&target.org, &target.space) else {
+        return Err(Error::Environment {
+            message: "cf has no org and space targeted".into(),
+            hint: match (&config.cf.org, &config.cf.space) {
+                (Some(o), Some(s)) => format!("run `cf target -o {o} -s {s}`"),
+                _ => "run `cf target -o ORG -s SPACE`".into(),
+            },
+        });
+    };
+    let org_ok = config.cf.org.as_ref().is_none_or(|o| o == org);
+    let space_ok = config.cf.space.as_ref().is_none_or(|s| s == space);
+    if !org_ok || !space_ok {
+        let wanted_org = config.cf.org.as_deref().unwrap_or(org);
+        let wanted_space = config.cf.space.as_deref().unwrap_or(space);
+        return Err(Error::Environment {
+            message: format!(
+                "cf targets org {org} / space {space}, but {} requires org {wanted_org} / space {wanted_space}",
+                config.path.display()
+            ),
+            hint: format!("run `cf target -o {wanted_org} -s {wanted_space}` if that is the right place to deploy"),
+        });
+    }
+    let (pair, meta) = observed.map_err(Error::Observe)?;
+    Ok(Observed {
+        version,
+        target,
+        pair,
+        meta,
+    })
+}
+
+/// Both apps: `cf app` and `cf app --guid` side by side, then the annotations of those
+/// that exist.
+pub fn observe(ctx: &Context) -> Result<(PairState, BTreeMap<String, AppMeta>), CfError> {
+    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
+    let (pair, guids) = thread::scope(|s| {
+        let pair = s.spawn(|| observe_pair(ctx));
+        let b = s.spawn(|| ctx.cf.guid(blue));
+        let g = s.spawn(|| ctx.cf.guid(green));
+        (
+            pair.join().expect("cf app thread"),
+            [
+                (blue, b.join().expect("cf app --guid thread")),
+                (green, g.join().expect("cf app --guid thread")),
+            ],
+        )
+    });
+    let pair = pair?;
+    let mut existing = Vec::new();
+    for (app, guid) in guids {
+        if let Some(guid) = guid? {
+            existing.push((app.clone(), guid));
+        }
+    }
+    let metas: Vec<Result<AppMeta, CfError>> = thread::scope(|s| {
+        let handles: Vec<_> = existing
+            .iter()
+            .map(|(_, guid)| s.spawn(|| ctx.cf.app_meta(guid)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("cf curl thread"))
+            .collect()
+    });
+    let mut meta = BTreeMap::new();
+    for ((app, _), m) in existing.into_iter().zip(metas) {
+        meta.insert(app, m?);
+    }
+    let mut guids = ctx.guids.lock().unwrap();
+    for (app, m) in &meta {
+        guids.insert(app.clone(), m.guid.clone());
+    }
+    Ok((pair, meta))
+}
+
+/// `cf app` for both apps, side by side.
+pub fn observe_pair(ctx: &Context) -> Result<PairState, CfError> {
+    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
+    let (b, g) = thread::scope(|s| {
+        let b = s.spawn(|| ctx.cf.app(blue));
+        let g = s.spawn(|| ctx.cf.app(green));
+        (
+            b.join().expect("cf app thread"),
+            g.join().expect("cf app thread"),
+        )
+    });
+    Ok(PairState {
+        blue: (blue.clone(), b?),
+        green: (green.clone(), g?),
+    })
+}
+
+/// The files the push needs: missing ones are a configuration error, found before any
+/// change. A manifest with several apps must name both apps of the pair, or cf push
+/// refuses it.
+pub fn check_push_files(config: &Config) -> Result<(), Error> {
+    check_files_exist(config)?;
+    let Some(manifest) = &config.push.manifest else {
+        return Ok(());
+    };
+    let text = std::fs::read_to_string(manifest).map_err(|e| Error::Environment {
+        message: format!("cannot read push.manifest {}: {e}", manifest.display()),
+        hint: "make it a readable UTF-8 file".into(),
+    })?;
+    let names = manifest_app_names(&text).map_err(|e| Error::Environment {
+        message: format!(
+            "push.manifest {} is not valid YAML: {e}",
+            manifest.display()
+        ),
+        hint: "fix the manifest (`cf push` would reject it too)".into(),
+    })?;
+    if names.len() > 1 {
+        let missing: Vec<&str> = [config.blue.as_str(), config.green.as_str()]
+            .into_iter()
+            .filter(|app| !names.iter().any(|n| n == app))
+            .collect();
+        if !missing.is_empty() {
+            return Err(Error::Environment {
+                message: format!(
+                    "push.manifest {} describes several apps ({}) but not {}: cf push then refuses to push {}",
+                    manifest.display(),
+                    names.join(", "),
+                    missing.join(" or "),
+                    missing.join(" or "),
+                ),
+                hint: "give the manifest a single app (cf push renames it to the app being pushed), \
+                       or name both apps of the pair in it"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The `applications[].name` entries of a manifest.
+pub fn manifest_app_names(text: &str) -> Result<Vec<String>, String> {
+    let docs = yaml_rust2::YamlLoader::load_from_str(text).map_err(|e| e.to_string())?;
+    let Some(doc) = docs.first() else {
+        return Ok(Vec::new());
+    };
+    Ok(doc["applications"]
+        .as_vec()
+        .map(|apps| {
+            apps.iter()
+                .filter_map(|a| a["name"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+fn check_files_exist(config: &Config) -> Result<(), Error> {
+    let p = &config.push;
+    let files = p
+        .path
+        .iter()
+        .map(|f| ("push.path", f))
+        .chain(p.manifest.iter().map(|f| ("push.manifest", f)))
+        .chain(p.vars_files.iter().map(|f| ("push.vars-files", f)));
+    for (key, file) in files {
+        if !file.exists() {
+            return Err(Error::Environment {
+                message: format!("{key} names {}, which does not exist", file.display()),
+                hint: format!(
+                    "fix {key} in {} (relative paths are relative to that file)",
+                    config.path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cf::CfClient;
+    use crate::deploy::Context;
+    use crate::plan::fixtures::*;
+    use crate::report::Reporter;
+
+    /// A cf in memory that holds each read until three are in flight (or two seconds
+    /// pass), and records the most it saw at once.
+    struct GatheringCf {
+        in_flight: std::sync::atomic::AtomicUsize,
+        most: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::cf::Cf for GatheringCf {
+        fn run(
+            &self,
+            args: &[String],
+            _timeout: std::time::Duration,
+            _abort: &dyn Fn() -> bool,
+            _on_line: &(dyn Fn(&str) + Sync),
+        ) -> Result<crate::cf::CfOutput, CfError> {
+            use std::sync::atomic::Ordering::SeqCst;
+            let out = |code, stdout: &str, stderr: &str| crate::cf::CfOutput {
+                code: Some(code),
+                stdout: stdout.into(),
+                stderr: stderr.into(),
+                combined: format!("{stdout}{stderr}"),
+            };
+            if args[0] == "version" {
+                return Ok(out(0, "cf version 8.7.0+abc.2024-01-01\n", ""));
+            }
+            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+            self.most.fetch_max(now, SeqCst);
+            let started = std::time::Instant::now();
+            while self.most.load(SeqCst) < 3 && started.elapsed().as_secs() < 2 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            self.most.fetch_max(self.in_flight.load(SeqCst), SeqCst);
+            self.in_flight.fetch_sub(1, SeqCst);
+            Ok(match args[0].as_str() {
+                "target" => out(0, "user: u\norg: o\nspace: s\n", ""),
+                _ => out(1, "FAILED\n", &format!("App '{}' not found.\n", args[1])),
+            })
+        }
+    }
+
+    #[test]
+    fn preflight_reads_target_and_both_apps_side_by_side() {
+        let cf = GatheringCf {
+            in_flight: Default::default(),
+            most: Default::default(),
+        };
+        let reporter = Reporter::new(crate::report::Verbosity::Quiet);
+        let c = config("");
+        let ctx = Context::new(
+            &c,
+            CfClient::new(&cf, &reporter, std::time::Duration::from_secs(5)),
+            &reporter,
+        );
+        let observed = preflight(&ctx).unwrap();
+        assert_eq!(observed.pair, pair(None, None));
+        assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn manifest_names() {
+        let m = "---\napplications:\n- name: a\n  memory: 64M\n- name: b\n";
+        assert_eq!(manifest_app_names(m).unwrap(), ["a", "b"]);
+        assert_eq!(manifest_app_names("").unwrap(), Vec::<String>::new());
+        assert!(manifest_app_names("applications: [").is_err());
+    }
+}

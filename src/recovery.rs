@@ -1,0 +1,378 @@
+//! What to do after a failed step: finish the switch or undo it, decided from what cf
+//! reports *after* the failure, not from what the tool believes it did — a cf call can
+//! fail although the server applied it. Pure functions over the plan and the observed
+//! state; the executor in `deploy` runs their steps.
+
+use crate::config::{Config, OldApp};
+use crate::plan::{Kind, PairState, Plan, RouteRole, Step};
+
+pub fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
+    matches!(step, Step::UnmapRoute { app, role: RouteRole::Live, .. } if Some(app) == plan.previous.as_ref())
+}
+
+/// Whether to finish the switch instead of undoing it. Only once the new version has
+/// passed its check (every step before the first live map completed) and is started; then
+///
+/// - with a previous app: once that app has already lost a live route, so undoing would
+///   move live traffic twice more, to an app that was on its way out;
+/// - on a first deploy: once the new app holds a live route at all, since it is the only
+///   app that can serve it and unmapping it would take a served route down.
+pub fn complete_forward(
+    config: &Config,
+    plan: &Plan,
+    now: &PairState,
+    failed_index: usize,
+) -> bool {
+    let before = &plan.before;
+    let target = &plan.target;
+    let first_live_map = plan.steps.iter().position(|s| {
+        matches!(
+            s,
+            Step::MapRoute {
+                role: RouteRole::Live,
+                ..
+            }
+        )
+    });
+    let checked = first_live_map.is_some_and(|i| failed_index >= i);
+    if !checked || !now.get(target).is_some_and(|s| s.started()) {
+        return false;
+    }
+    match &plan.previous {
+        None => config.live.iter().any(|r| now.holds(target, r)),
+        Some(old) => config
+            .live
+            .iter()
+            .any(|r| before.holds(old, r) && !now.holds(old, r)),
+    }
+}
+
+/// The steps from the observed state `now` to a safe one: the previous app serving what
+/// it served before (restore), or the new app serving everything (forward). Mapping
+/// always comes before unmapping, so no live route is ever left without an app.
+pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bool) -> Vec<Step> {
+    let before = &plan.before;
+    let target = &plan.target;
+    let mut steps = Vec::new();
+    let unmap_staging = |steps: &mut Vec<Step>| {
+        if now.holds(target, &config.staging) {
+            steps.push(Step::UnmapRoute {
+                app: target.clone(),
+                route: config.staging.clone(),
+                role: RouteRole::Staging,
+            });
+        }
+    };
+    if forward {
+        for route in &config.live {
+            if !now.holds(target, route) {
+                steps.push(Step::MapRoute {
+                    app: target.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                });
+            }
+        }
+        if let Some(old) = &plan.previous {
+            for route in &config.live {
+                if now.holds(old, route) {
+                    steps.push(Step::UnmapRoute {
+                        app: old.clone(),
+                        route: route.clone(),
+                        role: RouteRole::Live,
+                    });
+                }
+            }
+        }
+        unmap_staging(&mut steps);
+        if let Some(old) = &plan.previous {
+            match (config.old_app, now.get(old)) {
+                (OldApp::Stop, Some(s)) if s.started() => {
+                    steps.push(Step::Stop { app: old.clone() })
+                }
+                (OldApp::Delete, Some(_)) => steps.push(Step::Delete { app: old.clone() }),
+                _ => {}
+            }
+        }
+    } else {
+        if let Some(old) = &plan.previous {
+            if now.get(old).is_some_and(|s| !s.started()) {
+                steps.push(Step::Start { app: old.clone() });
+            }
+            for route in &config.live {
+                if before.holds(old, route) && !now.holds(old, route) {
+                    steps.push(Step::MapRoute {
+                        app: old.clone(),
+                        route: route.clone(),
+                        role: RouteRole::Live,
+                    });
+                }
+            }
+        }
+        for route in &config.live {
+            if now.holds(target, route) {
+                steps.push(Step::UnmapRoute {
+                    app: target.clone(),
+                    route: route.clone(),
+                    role: RouteRole::Live,
+                });
+            }
+        }
+        unmap_staging(&mut steps);
+        // A pushed version that did not make it is stopped; a rollback's target goes
+        // back to how it was.
+        let was_started = before.get(target).is_some_and(|s| s.started());
+        let stop = plan.kind == Kind::Deploy || !was_started;
+        if stop && now.get(target).is_some_and(|s| s.started()) {
+            steps.push(Step::Stop {
+                app: target.clone(),
+            });
+        }
+    }
+    steps
+}
+
+/// When cf cannot even report the apps' state: every command the deploy attempted may
+/// have taken effect, so undo (or finish) all of them. Map and unmap are idempotent.
+pub fn blind_recovery_steps(
+    config: &Config,
+    plan: &Plan,
+    failed_index: usize,
+    forward: bool,
+) -> Vec<Step> {
+    let before = &plan.before;
+    let attempted = &plan.steps[..=failed_index];
+    let mut steps = Vec::new();
+    let target = &plan.target;
+    let staging_attempted = attempted.iter().any(|s| {
+        matches!(
+            s,
+            Step::MapRoute {
+                role: RouteRole::Staging,
+                ..
+            }
+        )
+    });
+    if forward {
+        steps.extend(config.live.iter().map(|r| Step::MapRoute {
+            app: target.clone(),
+            route: r.clone(),
+            role: RouteRole::Live,
+        }));
+        steps.extend(
+            plan.steps
+                .iter()
+                .filter(|s| is_unmap_from_previous(plan, s))
+                .cloned(),
+        );
+        steps.push(Step::UnmapRoute {
+            app: target.clone(),
+            route: config.staging.clone(),
+            role: RouteRole::Staging,
+        });
+        if let (Some(old), OldApp::Stop) = (&plan.previous, config.old_app) {
+            steps.push(Step::Stop { app: old.clone() });
+        }
+        return steps;
+    }
+    if let Some(old) = &plan.previous {
+        steps.push(Step::Start { app: old.clone() });
+        for route in config.live.iter().filter(|r| before.holds(old, r)) {
+            steps.push(Step::MapRoute {
+                app: old.clone(),
+                route: route.clone(),
+                role: RouteRole::Live,
+            });
+        }
+    }
+    for step in attempted {
+        if let Step::MapRoute {
+            route,
+            role: RouteRole::Live,
+            ..
+        } = step
+        {
+            steps.push(Step::UnmapRoute {
+                app: target.clone(),
+                route: route.clone(),
+                role: RouteRole::Live,
+            });
+        }
+    }
+    if staging_attempted {
+        steps.push(Step::UnmapRoute {
+            app: target.clone(),
+            route: config.staging.clone(),
+            role: RouteRole::Staging,
+        });
+    }
+    if plan.kind == Kind::Deploy || !before.get(target).is_some_and(|s| s.started()) {
+        steps.push(Step::Stop {
+            app: target.clone(),
+        });
+    }
+    steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::DeployId;
+    use crate::plan::fixtures::*;
+
+    fn plan_deploy(c: &Config, state: &PairState) -> Result<Plan, crate::plan::PlanError> {
+        crate::plan::plan_deploy(c, state, &Default::default(), &DeployId("id".into()))
+    }
+
+    fn commands(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(Step::command)
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    fn index_of(plan: &Plan, pred: impl Fn(&Step) -> bool) -> usize {
+        plan.steps.iter().position(pred).unwrap()
+    }
+
+    #[test]
+    fn smoke_failure_restores() {
+        let c = config("");
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let smoke = index_of(&plan, |s| matches!(s, Step::SmokeCheck { .. }));
+        let now = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        assert!(!complete_forward(&c, &plan, &now, smoke));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, false)),
+            ["cf unmap-route b example.com --hostname stg", "cf stop b"]
+        );
+    }
+
+    #[test]
+    fn failure_between_map_and_unmap_unmaps_from_the_new_app() {
+        let c = config("");
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
+        // The unmap from the old app failed without effect: both hold the live route.
+        let now = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com", "live.example.com"]),
+        );
+        assert!(!complete_forward(&c, &plan, &now, unmap_old));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, false)),
+            [
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop b"
+            ]
+        );
+    }
+
+    #[test]
+    fn unmap_from_old_that_applied_completes_forward() {
+        let c = config("");
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
+        let now = pair(
+            started(&[]),
+            started(&["stg.example.com", "live.example.com"]),
+        );
+        assert!(complete_forward(&c, &plan, &now, unmap_old));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, true)),
+            ["cf unmap-route b example.com --hostname stg", "cf stop a"]
+        );
+    }
+
+    #[test]
+    fn restore_maps_back_before_unmapping_and_starts_a_stopped_old_app() {
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
+        let before = pair(started(&["live.example.com", "www.shop.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        // Odd state: old lost one route and was stopped, the new app is not started.
+        let now = pair(
+            stopped(&["www.shop.com"]),
+            stopped(&["live.example.com", "www.shop.com"]),
+        );
+        assert!(!complete_forward(&c, &plan, &now, 5));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, false)),
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b shop.com --hostname www",
+            ]
+        );
+    }
+
+    #[test]
+    fn first_deploy_failing_after_the_live_map_completes_forward() {
+        let c = config("");
+        let before = pair(None, None);
+        let plan = plan_deploy(&c, &before).unwrap();
+        let last = plan.steps.len() - 1;
+        let now = pair(started(&["live.example.com", "stg.example.com"]), None);
+        assert!(complete_forward(&c, &plan, &now, last));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, true)),
+            ["cf unmap-route a example.com --hostname stg"]
+        );
+    }
+
+    #[test]
+    fn first_deploy_never_unmaps_a_live_route_it_already_serves() {
+        let c = config("");
+        let before = pair(None, None);
+        let plan = plan_deploy(&c, &before).unwrap();
+        let map_live = index_of(&plan, |s| {
+            matches!(
+                s,
+                Step::MapRoute {
+                    role: RouteRole::Live,
+                    ..
+                }
+            )
+        });
+        // The live map took effect although cf reported a failure.
+        let now = pair(started(&["live.example.com", "stg.example.com"]), None);
+        assert!(complete_forward(&c, &plan, &now, map_live));
+        // It did not take effect: nothing is served, restoring is safe.
+        let now = pair(started(&["stg.example.com"]), None);
+        assert!(!complete_forward(&c, &plan, &now, map_live));
+    }
+
+    #[test]
+    fn blind_restore_undoes_everything_attempted() {
+        let c = config("");
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let map_live = index_of(&plan, |s| {
+            matches!(
+                s,
+                Step::MapRoute {
+                    role: RouteRole::Live,
+                    ..
+                }
+            )
+        });
+        assert_eq!(
+            commands(&blind_recovery_steps(&c, &plan, map_live, false)),
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop b",
+            ]
+        );
+    }
+}
