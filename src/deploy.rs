@@ -143,16 +143,31 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
             })?;
         }
         Step::EnsureNotLive { app } => {
-            let held: Vec<_> = match ctx.cf.app(app)? {
-                Some(status) => config
-                    .live
-                    .iter()
-                    .filter(|r| status.routes.iter().any(|p| r.matches(p)))
-                    .cloned()
-                    .collect(),
-                None => Vec::new(),
-            };
-            for route in held {
+            let routes = ctx.cf.app(app)?.map(|s| s.routes).unwrap_or_default();
+            let live: Vec<_> = config
+                .live
+                .iter()
+                .filter(|r| routes.iter().any(|p| r.matches(p)))
+                .cloned()
+                .collect();
+            let others: Vec<&String> = routes
+                .iter()
+                .filter(|p| {
+                    !config
+                        .live
+                        .iter()
+                        .chain([&config.staging])
+                        .any(|r| r.matches(p))
+                })
+                .collect();
+            if !others.is_empty() {
+                // Not ours to remove (internal routes, say), but unchecked code serves them.
+                ctx.reporter.warn(&format!(
+                    "{app} also holds {}, which this tool does not manage: the new version serves there before its check",
+                    others.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            for route in live {
                 ctx.reporter.warn(&format!(
                     "the push put the live route {route} on {app} (a route in the manifest?); unmapping it before anything else"
                 ));

@@ -49,7 +49,13 @@ where
             return e.exit_code();
         }
     };
-    interrupt::install();
+    // Only a run that changes things needs to stop gracefully; a status or a dry run
+    // just ends on Ctrl-C.
+    if let Command::Deploy { dry_run: false, .. } | Command::Rollback { dry_run: false, .. } =
+        cli.command
+    {
+        interrupt::install();
+    }
     let verbosity = match (cli.quiet, cli.verbose) {
         (true, _) => Verbosity::Quiet,
         (_, true) => Verbosity::Verbose,

@@ -230,3 +230,19 @@ fn ci_logs_get_timestamped_lines() {
     assert_eq!(&first[4..5], "-", "{first}");
     assert_eq!(&first[19..21], "Z ", "{first}");
 }
+
+#[test]
+fn routes_the_push_leaves_on_the_new_version_are_named() {
+    let t = Test::new().app(BLUE, "started", &[LIVE]).app(
+        GREEN,
+        "stopped",
+        &["sinatra-b.apps.internal"],
+    );
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_NO_ROUTE_KEEPS_ROUTES", "1")]);
+    run.expect_code(0).stderr_has(
+        "sinatra_b also holds sinatra-b.apps.internal, which this tool does not manage",
+    );
+    assert!(t
+        .app_routes(GREEN)
+        .contains(&"sinatra-b.apps.internal".to_string()));
+}

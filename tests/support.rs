@@ -187,6 +187,8 @@ interval = "50ms"
             .env_remove("ALL_PROXY")
             .env_remove("FAKE_CF_FAIL")
             .env_remove("FAKE_CF_LATENCY")
+            .env_remove("FAKE_CF_NO_ROUTE_KEEPS_ROUTES")
+            .env_remove("FAKE_CF_VERSION")
             .env("HOME", self.dir.path())
             .env("CF_HOME", self.dir.path())
             .env("USER", "tester")
