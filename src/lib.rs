@@ -183,10 +183,10 @@ fn switch(
         for note in &plan.notes {
             reporter.warn(note);
         }
-        for step in &plan.steps {
-            if step.command().is_none() {
-                reporter.info(&format!("then: {step}"));
-            }
+        // The whole plan in order on stderr (checks included); the cf commands alone on
+        // stdout, ready to be read or pasted.
+        for (i, step) in plan.steps.iter().enumerate() {
+            reporter.info(&format!("{:>2}. {step}", i + 1));
         }
         for line in deploy::dry_run_lines(&plan) {
             reporter.result(&line);
