@@ -196,9 +196,13 @@ fn switch(
 
     // A state that needs a human is reported before anything is written, the lock included.
     make_plan(ctx, kind, &observed, &id)?;
-    let held = reporter.step("take the deploy lock", || {
-        lock::acquire(ctx, &observed, who, &id.0, force_unlock)
-    })?;
+    let acquire = || lock::acquire(ctx, &observed, who, &id.0, force_unlock);
+    let held = if ctx.config.lock.enabled && !observed.meta.is_empty() {
+        reporter.step("take the deploy lock", acquire)?
+    } else {
+        // Nothing to lock with (it says why), or locking is off: no step to show.
+        acquire()?
+    };
     let result = (|| {
         let observed = match &held {
             // Another deploy may have finished while this one waited for the lock.
