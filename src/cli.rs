@@ -17,7 +17,8 @@ use clap::{Parser, Subcommand};
         never gets live traffic.",
     after_help = "Exit codes: 0 success; 1 the deploy failed and the live route is still served; \
         2 usage, configuration or environment error, nothing was changed; \
-        3 failed and no safe state could be restored (the message lists the cf commands that fix it)."
+        3 failed and no safe state could be restored (the message lists the cf commands that fix it); \
+        130 interrupted (Ctrl-C or SIGTERM), after bringing the routes to a safe state."
 )]
 pub struct Cli {
     /// The configuration file

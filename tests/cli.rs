@@ -7,7 +7,9 @@ fn help_lists_commands_and_exit_codes() {
         .expect_code(0)
         .stdout_has("deploy")
         .stdout_has("status")
-        .stdout_has("Exit codes");
+        .stdout_has("Exit codes")
+        .stdout_has("130 interrupted")
+        .stdout_has("rollback");
     t.run(&["deploy", "--help"])
         .expect_code(0)
         .stdout_has("--dry-run");
