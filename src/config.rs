@@ -523,6 +523,12 @@ impl Config {
         })
     }
 
+    /// The URLs the live routes serve, for people.
+    pub fn live_urls(&self) -> String {
+        let urls: Vec<String> = self.live.iter().map(|r| format!("https://{r}")).collect();
+        urls.join(", ")
+    }
+
     pub fn main_live(&self) -> &Route {
         &self.live[0]
     }

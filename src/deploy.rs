@@ -4,14 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Mutex;
 
-use crate::cf::{CfClient, CfCommand, CfError};
+use crate::cf::{CfClient, CfError};
 use crate::config::Config;
 use crate::error::Error;
 use crate::plan::{Kind, Plan, RouteRole, Step};
 use crate::preflight::observe_pair;
-use crate::recovery::{
-    blind_recovery_steps, complete_forward, is_unmap_from_previous, recovery_steps,
-};
+use crate::recovery::{blind_forward, blind_recovery_steps, complete_forward, recovery_steps};
 use crate::report::Reporter;
 use crate::smoke;
 
@@ -34,16 +32,9 @@ impl<'a> Context<'a> {
     }
 }
 
-/// How a deploy ended, when it ended well.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Outcome {
-    pub live: String,
-    pub previous: Option<String>,
-    /// A step failed and the switch was completed by the recovery.
-    pub completed_by_recovery: Option<String>,
-}
-
-pub fn execute(ctx: &Context, plan: &Plan) -> Result<Outcome, Error> {
+/// Runs the plan. `Ok` means `plan.target` is live: every step ran, or a failed step was
+/// followed by a recovery that completed the switch (with a warning).
+pub fn execute(ctx: &Context, plan: &Plan) -> Result<(), Error> {
     for note in &plan.notes {
         ctx.reporter.warn(note);
     }
@@ -69,11 +60,7 @@ pub fn execute(ctx: &Context, plan: &Plan) -> Result<Outcome, Error> {
             ),
         });
     }
-    Ok(Outcome {
-        live: plan.target.clone(),
-        previous: plan.previous.clone(),
-        completed_by_recovery: None,
-    })
+    Ok(())
 }
 
 fn kind_name(kind: Kind) -> &'static str {
@@ -85,7 +72,7 @@ fn kind_name(kind: Kind) -> &'static str {
 
 /// The first interrupt came before step `next` ran: bring the routes to a safe state as
 /// after a failure of the last step that ran, then report the interrupt.
-fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<Outcome, Error> {
+fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(), Error> {
     let Some(last) = next.checked_sub(1) else {
         return Err(Error::Interrupted {
             step: "the start".into(),
@@ -94,9 +81,9 @@ fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<Outcome, Error
     };
     let step = plan.steps[last].to_string();
     let state = match recover(ctx, plan, last, StepError::Interrupted) {
-        Ok(outcome) => format!(
+        Ok(()) => format!(
             "the switch had begun, so it was completed: {} is live",
-            outcome.live
+            plan.target
         ),
         Err(Error::DeployFailed { live, .. }) => live,
         Err(e) => return Err(e),
@@ -106,9 +93,7 @@ fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<Outcome, Error
 
 /// What a second interrupt prints while step `index` runs.
 fn at_once_message(config: &Config, plan: &Plan, index: usize) -> String {
-    let forward = plan.steps[..=index]
-        .iter()
-        .any(|s| is_unmap_from_previous(plan, s));
+    let forward = blind_forward(plan, index);
     let commands: Vec<String> = blind_recovery_steps(config, plan, index, forward)
         .iter()
         .filter_map(Step::command)
@@ -171,12 +156,7 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
                 ctx.reporter.warn(&format!(
                     "the push put the live route {route} on {app} (a route in the manifest?); unmapping it before anything else"
                 ));
-                let unmap = Step::UnmapRoute {
-                    app: app.clone(),
-                    route,
-                    role: RouteRole::Live,
-                };
-                run_step(ctx, &unmap)?;
+                run_step(ctx, &Step::unmap_route(app, &route, RouteRole::Live))?;
             }
         }
         Step::Push { command, .. } => {
@@ -238,7 +218,7 @@ fn recover(
     plan: &Plan,
     failed_index: usize,
     failure: StepError,
-) -> Result<Outcome, Error> {
+) -> Result<(), Error> {
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
     let interrupted = matches!(failure, StepError::Interrupted);
@@ -272,9 +252,7 @@ fn recover(
             ctx.reporter.warn(&format!(
                 "cannot read the apps' state ({e}); recovering from what the deploy did"
             ));
-            let forward = plan.steps[..=failed_index]
-                .iter()
-                .any(|s| is_unmap_from_previous(plan, s));
+            let forward = blind_forward(plan, failed_index);
             (
                 forward,
                 blind_recovery_steps(ctx.config, plan, failed_index, forward),
@@ -296,17 +274,18 @@ fn recover(
 
     if forward {
         ctx.reporter.warn(&format!(
-            "{failed} failed ({}), but {} already held every live route and had passed its check: the switch was completed",
+            "{failed} failed ({}), but {} had passed its check and already served live traffic: the switch was completed",
             first_line(&cause),
             plan.target
         ));
-        return Ok(Outcome {
-            live: plan.target.clone(),
-            previous: plan.previous.clone(),
-            completed_by_recovery: Some(failed.to_string()),
-        });
+        return Ok(());
     }
     let live = match &plan.previous {
+        // A rollback's target goes back to how it was (running, with switch.old = keep).
+        Some(old) if plan.kind == Kind::Rollback => format!(
+            "{old} still serves the live route, and {} is as it was.",
+            plan.target
+        ),
         Some(old) => format!(
             "{old} still serves the live route, and {} is stopped.",
             plan.target
@@ -327,9 +306,4 @@ fn recover(
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or(s)
-}
-
-/// The commands a plan would run, for `--dry-run`.
-pub fn dry_run_lines(plan: &Plan) -> Vec<String> {
-    plan.commands().iter().map(CfCommand::to_string).collect()
 }

@@ -188,8 +188,8 @@ fn switch(
         for (i, step) in plan.steps.iter().enumerate() {
             reporter.info(&format!("{:>2}. {step}", i + 1));
         }
-        for line in deploy::dry_run_lines(&plan) {
-            reporter.result(&line);
+        for command in plan.commands() {
+            reporter.result(&command.to_string());
         }
         return Ok(());
     }
@@ -218,10 +218,9 @@ fn switch(
         };
         let plan = make_plan(ctx, kind, &observed, &id)?;
         describe(ctx, kind, &plan);
-        let outcome = deploy::execute(ctx, &plan)?;
+        deploy::execute(ctx, &plan)?;
         let config = ctx.config;
-        let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
-        let previous = match (&outcome.previous, config.old_app, kind) {
+        let previous = match (&plan.previous, config.old_app, kind) {
             (Some(old), OldApp::Keep, _) => format!("; {old} kept running, without routes"),
             (Some(old), OldApp::Delete, Kind::Deploy) => format!("; {old} deleted"),
             (Some(old), _, _) => format!("; {old} stopped"),
@@ -229,8 +228,8 @@ fn switch(
         };
         reporter.info(&format!(
             "{} is live at {}{previous} ({})",
-            outcome.live,
-            urls.join(", "),
+            plan.target,
+            config.live_urls(),
             short(reporter.elapsed())
         ));
         Ok(())

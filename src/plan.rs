@@ -147,6 +147,27 @@ pub enum Step {
 }
 
 impl Step {
+    pub fn map_route(app: &str, route: &Route, role: RouteRole) -> Step {
+        Step::MapRoute {
+            app: app.to_string(),
+            route: route.clone(),
+            role,
+        }
+    }
+
+    pub fn unmap_route(app: &str, route: &Route, role: RouteRole) -> Step {
+        Step::UnmapRoute {
+            app: app.to_string(),
+            route: route.clone(),
+            role,
+        }
+    }
+
+    /// Whether this step maps a route of this role.
+    pub fn maps(&self, role: RouteRole) -> bool {
+        matches!(self, Step::MapRoute { role: r, .. } if *r == role)
+    }
+
     /// The cf command this step runs, if it is a single one.
     pub fn command(&self) -> Option<CfCommand> {
         let route_command = |verb: &str, app: &str, route: &Route| {
@@ -351,21 +372,13 @@ pub fn resolve(
         ));
         for route in &config.live {
             if state.holds(&old, route) && !state.holds(&new, route) {
-                let step = Step::MapRoute {
-                    app: new.clone(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                };
+                let step = Step::map_route(&new, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
         for route in &config.live {
             if state.holds(&old, route) {
-                let step = Step::UnmapRoute {
-                    app: old.clone(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                };
+                let step = Step::unmap_route(&old, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
@@ -381,11 +394,7 @@ pub fn resolve(
                 "{app} still holds the staging route {}: an earlier deploy did not finish; unmapping it",
                 config.staging
             ));
-            let step = Step::UnmapRoute {
-                app: app.clone(),
-                route: config.staging.clone(),
-                role: RouteRole::Staging,
-            };
+            let step = Step::unmap_route(&app, &config.staging, RouteRole::Staging);
             push(&mut state, &mut steps, step);
         }
     }
@@ -398,18 +407,10 @@ pub fn resolve(
                     "{other} still holds the live route {route}, which belongs with {live}"
                 ));
                 if !state.holds(&live, route) {
-                    let step = Step::MapRoute {
-                        app: live.clone(),
-                        route: route.clone(),
-                        role: RouteRole::Live,
-                    };
+                    let step = Step::map_route(&live, route, RouteRole::Live);
                     push(&mut state, &mut steps, step);
                 }
-                let step = Step::UnmapRoute {
-                    app: other.clone(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                };
+                let step = Step::unmap_route(&other, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
@@ -516,11 +517,11 @@ fn switch_steps(
         id,
     } = *inputs;
     let target = target.to_string();
-    steps.push(Step::MapRoute {
-        app: target.clone(),
-        route: config.staging.clone(),
-        role: RouteRole::Staging,
-    });
+    steps.push(Step::map_route(
+        &target,
+        &config.staging,
+        RouteRole::Staging,
+    ));
     if config.smoke.enabled {
         steps.push(Step::SmokeCheck {
             app: target.clone(),
@@ -535,22 +536,14 @@ fn switch_steps(
         });
     }
     for route in &config.live {
-        steps.push(Step::MapRoute {
-            app: target.clone(),
-            route: route.clone(),
-            role: RouteRole::Live,
-        });
+        steps.push(Step::map_route(&target, route, RouteRole::Live));
     }
     if let Some(old) = previous {
         for route in &config.live {
             // An extra route the old app never had needs no unmapping (and unmapping a
             // route that does not exist at all fails).
             if state.holds(old, route) {
-                steps.push(Step::UnmapRoute {
-                    app: old.to_string(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                });
+                steps.push(Step::unmap_route(old, route, RouteRole::Live));
             }
         }
     }
@@ -559,11 +552,11 @@ fn switch_steps(
         guid: guid_of(meta, &target),
         values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
     });
-    steps.push(Step::UnmapRoute {
-        app: target.clone(),
-        route: config.staging.clone(),
-        role: RouteRole::Staging,
-    });
+    steps.push(Step::unmap_route(
+        &target,
+        &config.staging,
+        RouteRole::Staging,
+    ));
     if let Some(old) = previous {
         match (config.old_app, kind) {
             (OldApp::Keep, _) => {}

@@ -6,7 +6,7 @@
 use crate::config::{Config, OldApp};
 use crate::plan::{Kind, PairState, Plan, RouteRole, Step};
 
-pub fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
+fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
     matches!(step, Step::UnmapRoute { app, role: RouteRole::Live, .. } if Some(app) == plan.previous.as_ref())
 }
 
@@ -25,15 +25,7 @@ pub fn complete_forward(
 ) -> bool {
     let before = &plan.before;
     let target = &plan.target;
-    let first_live_map = plan.steps.iter().position(|s| {
-        matches!(
-            s,
-            Step::MapRoute {
-                role: RouteRole::Live,
-                ..
-            }
-        )
-    });
+    let first_live_map = plan.steps.iter().position(|s| s.maps(RouteRole::Live));
     let checked = first_live_map.is_some_and(|i| failed_index >= i);
     if !checked || !now.get(target).is_some_and(|s| s.started()) {
         return false;
@@ -56,31 +48,23 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
     let mut steps = Vec::new();
     let unmap_staging = |steps: &mut Vec<Step>| {
         if now.holds(target, &config.staging) {
-            steps.push(Step::UnmapRoute {
-                app: target.clone(),
-                route: config.staging.clone(),
-                role: RouteRole::Staging,
-            });
+            steps.push(Step::unmap_route(
+                target,
+                &config.staging,
+                RouteRole::Staging,
+            ));
         }
     };
     if forward {
         for route in &config.live {
             if !now.holds(target, route) {
-                steps.push(Step::MapRoute {
-                    app: target.clone(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                });
+                steps.push(Step::map_route(target, route, RouteRole::Live));
             }
         }
         if let Some(old) = &plan.previous {
             for route in &config.live {
                 if now.holds(old, route) {
-                    steps.push(Step::UnmapRoute {
-                        app: old.clone(),
-                        route: route.clone(),
-                        role: RouteRole::Live,
-                    });
+                    steps.push(Step::unmap_route(old, route, RouteRole::Live));
                 }
             }
         }
@@ -101,21 +85,13 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
             }
             for route in &config.live {
                 if before.holds(old, route) && !now.holds(old, route) {
-                    steps.push(Step::MapRoute {
-                        app: old.clone(),
-                        route: route.clone(),
-                        role: RouteRole::Live,
-                    });
+                    steps.push(Step::map_route(old, route, RouteRole::Live));
                 }
             }
         }
         for route in &config.live {
             if now.holds(target, route) {
-                steps.push(Step::UnmapRoute {
-                    app: target.clone(),
-                    route: route.clone(),
-                    role: RouteRole::Live,
-                });
+                steps.push(Step::unmap_route(target, route, RouteRole::Live));
             }
         }
         unmap_staging(&mut steps);
@@ -132,6 +108,15 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
     steps
 }
 
+/// Without an observed state, whether to finish the switch: once an unmap of a live
+/// route from the previous app was attempted (it may have taken effect), finishing is
+/// the only direction that cannot leave the route without an app.
+pub fn blind_forward(plan: &Plan, failed_index: usize) -> bool {
+    plan.steps[..=failed_index]
+        .iter()
+        .any(|s| is_unmap_from_previous(plan, s))
+}
+
 /// When cf cannot even report the apps' state: every command the deploy attempted may
 /// have taken effect, so undo (or finish) all of them. Map and unmap are idempotent.
 pub fn blind_recovery_steps(
@@ -144,32 +129,25 @@ pub fn blind_recovery_steps(
     let attempted = &plan.steps[..=failed_index];
     let mut steps = Vec::new();
     let target = &plan.target;
-    let staging_attempted = attempted.iter().any(|s| {
-        matches!(
-            s,
-            Step::MapRoute {
-                role: RouteRole::Staging,
-                ..
-            }
-        )
-    });
+    let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging));
     if forward {
-        steps.extend(config.live.iter().map(|r| Step::MapRoute {
-            app: target.clone(),
-            route: r.clone(),
-            role: RouteRole::Live,
-        }));
+        steps.extend(
+            config
+                .live
+                .iter()
+                .map(|r| Step::map_route(target, r, RouteRole::Live)),
+        );
         steps.extend(
             plan.steps
                 .iter()
                 .filter(|s| is_unmap_from_previous(plan, s))
                 .cloned(),
         );
-        steps.push(Step::UnmapRoute {
-            app: target.clone(),
-            route: config.staging.clone(),
-            role: RouteRole::Staging,
-        });
+        steps.push(Step::unmap_route(
+            target,
+            &config.staging,
+            RouteRole::Staging,
+        ));
         if let (Some(old), OldApp::Stop) = (&plan.previous, config.old_app) {
             steps.push(Step::Stop { app: old.clone() });
         }
@@ -178,11 +156,7 @@ pub fn blind_recovery_steps(
     if let Some(old) = &plan.previous {
         steps.push(Step::Start { app: old.clone() });
         for route in config.live.iter().filter(|r| before.holds(old, r)) {
-            steps.push(Step::MapRoute {
-                app: old.clone(),
-                route: route.clone(),
-                role: RouteRole::Live,
-            });
+            steps.push(Step::map_route(old, route, RouteRole::Live));
         }
     }
     for step in attempted {
@@ -192,19 +166,15 @@ pub fn blind_recovery_steps(
             ..
         } = step
         {
-            steps.push(Step::UnmapRoute {
-                app: target.clone(),
-                route: route.clone(),
-                role: RouteRole::Live,
-            });
+            steps.push(Step::unmap_route(target, route, RouteRole::Live));
         }
     }
     if staging_attempted {
-        steps.push(Step::UnmapRoute {
-            app: target.clone(),
-            route: config.staging.clone(),
-            role: RouteRole::Staging,
-        });
+        steps.push(Step::unmap_route(
+            target,
+            &config.staging,
+            RouteRole::Staging,
+        ));
     }
     if plan.kind == Kind::Deploy || !before.get(target).is_some_and(|s| s.started()) {
         steps.push(Step::Stop {
@@ -333,15 +303,7 @@ mod tests {
         let c = config("");
         let before = pair(None, None);
         let plan = plan_deploy(&c, &before).unwrap();
-        let map_live = index_of(&plan, |s| {
-            matches!(
-                s,
-                Step::MapRoute {
-                    role: RouteRole::Live,
-                    ..
-                }
-            )
-        });
+        let map_live = index_of(&plan, |s| s.maps(RouteRole::Live));
         // The live map took effect although cf reported a failure.
         let now = pair(started(&["live.example.com", "stg.example.com"]), None);
         assert!(complete_forward(&c, &plan, &now, map_live));
@@ -355,15 +317,7 @@ mod tests {
         let c = config("");
         let before = pair(started(&["live.example.com"]), stopped(&[]));
         let plan = plan_deploy(&c, &before).unwrap();
-        let map_live = index_of(&plan, |s| {
-            matches!(
-                s,
-                Step::MapRoute {
-                    role: RouteRole::Live,
-                    ..
-                }
-            )
-        });
+        let map_live = index_of(&plan, |s| s.maps(RouteRole::Live));
         assert_eq!(
             commands(&blind_recovery_steps(&c, &plan, map_live, false)),
             [

@@ -50,8 +50,7 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
     }
     lines.push(match live_app(config, pair) {
         Ok(Some(app)) => {
-            let urls: Vec<String> = config.live.iter().map(|r| format!("https://{r}")).collect();
-            format!("live: {app} ({})", urls.join(", "))
+            format!("live: {app} ({})", config.live_urls())
         }
         Ok(None) => format!(
             "live: none (no app of the pair holds {}; the next deploy is a first deploy to {})",

@@ -84,7 +84,9 @@ fn rollback_with_keep_leaves_the_kept_app_running_after_a_failure() {
     t.run(&["deploy"]).expect_code(0);
     assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
     let t = t.broken_router();
-    t.run(&["rollback"]).expect_code(1);
+    t.run(&["rollback"])
+        .expect_code(1)
+        .stderr_has("the rollback was undone: sinatra_b still serves the live route, and sinatra_a is as it was");
     // Blue was running before the rollback, and still is.
     assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
     assert!(t.app_routes(BLUE).is_empty());
