@@ -222,6 +222,14 @@ fn recover(
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
     let interrupted = matches!(failure, StepError::Interrupted);
+    let hint = match failure {
+        // The check's errors say what to do themselves.
+        StepError::Smoke(_) | StepError::Interrupted => String::new(),
+        StepError::Cf(_) => format!(
+            "\n  hint: fix what cf reported above, then run `cf-bluegreen {}` again",
+            kind_name(plan.kind)
+        ),
+    };
     let logs = match failed {
         _ if interrupted => String::new(),
         Step::Push { .. } | Step::SmokeCheck { .. } | Step::Start { .. } => ctx
@@ -300,7 +308,7 @@ fn recover(
         step: failed.to_string(),
         cause,
         live,
-        logs,
+        details: logs + &hint,
     })
 }
 

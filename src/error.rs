@@ -24,18 +24,19 @@ pub enum Error {
     #[error(transparent)]
     CfMissing(CfError),
     /// A read-only call failed before anything was changed.
-    #[error("could not read the current state, nothing was changed: {0}")]
+    #[error("could not read the current state, nothing was changed: {0}\n  hint: check that cf works here (`cf target`, `cf apps`), then run again")]
     Observe(CfError),
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A step failed and the previous state was restored.
-    #[error("{step} failed, and the {what} was undone: {live}\n{cause}{logs}")]
+    #[error("{step} failed, and the {what} was undone: {live}\n{cause}{details}")]
     DeployFailed {
         what: &'static str,
         step: String,
         cause: String,
         live: String,
-        logs: String,
+        /// The app's recent logs and a hint, where there are.
+        details: String,
     },
     /// Another run holds the deploy lock.
     #[error(
@@ -52,7 +53,7 @@ pub enum Error {
     #[error("could not take the deploy lock on {app}, nothing was changed: {cause}\n  hint: the lock is an annotation (cf curl -X PATCH /v3/apps/GUID): check that you may update the app, or set lock.enabled = false")]
     LockFailed { app: String, cause: String },
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
-    #[error("interrupted during {step}: {state}")]
+    #[error("interrupted during {step}: {state}\n  hint: `cf-bluegreen status` shows the apps; run the command again when ready")]
     Interrupted { step: String, state: String },
     /// A step failed and so did the recovery.
     #[error(

@@ -69,7 +69,8 @@ fn failing_live_map_rolls_back_with_cf_message() {
         .stderr_has(
             "`cf map-route sinatra_b de.a9sapp.eu --hostname sinatralive` failed (exit code 1)",
         )
-        .stderr_has("injected failure of call 2 of 'map-route'");
+        .stderr_has("injected failure of call 2 of 'map-route'")
+        .stderr_has("hint: fix what cf reported above, then run `cf-bluegreen deploy` again");
     t.assert_clean(BLUE, &[LIVE], Some("stopped"));
     assert_always_served(&t.log(), LIVE);
 }
@@ -161,6 +162,7 @@ fn failing_read_changes_nothing() {
     t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "app:1")])
         .expect_code(1)
         .stderr_has("could not read the current state, nothing was changed")
+        .stderr_has("hint: check that cf works here")
         .stderr_has("injected failure")
         .expect_no_mutation();
 }

@@ -12,6 +12,7 @@ fn interrupt_during_the_check_leaves_the_live_app_untouched() {
     let run = t.run(&["deploy"]);
     run.expect_code(130)
         .stderr_has("interrupted: finishing the step in progress")
+        .stderr_has("hint: `cf-bluegreen status` shows the apps")
         .stderr_has("sinatra_a still serves the live route, and sinatra_b is stopped");
     // The smoke command was killed, not waited for.
     assert!(started.elapsed().as_secs() < 15);
