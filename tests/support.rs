@@ -262,18 +262,7 @@ interval = "50ms"
             live_routes[0]
         );
         let live = holders[0];
-        let other = if live == BLUE { GREEN } else { BLUE };
-        let mut routes = self.app_routes(live);
-        routes.sort();
-        let mut expected: Vec<String> = live_routes.iter().map(|s| s.to_string()).collect();
-        expected.sort();
-        assert_eq!(routes, expected, "routes of the live app {live}");
-        assert_eq!(self.app_state(live).as_deref(), Some("started"), "{live}");
-        assert!(
-            self.app_routes(other).is_empty(),
-            "{other} holds {:?}",
-            self.app_routes(other)
-        );
+        let other = self.assert_live_on(live, live_routes);
         assert_ne!(
             self.app_state(other).as_deref(),
             Some("started"),
@@ -291,7 +280,20 @@ interval = "50ms"
 
     /// After a clean deploy: `live` holds every given live route and is started, the
     /// other app holds no route and is in `other_state`, no app holds the staging route.
+    #[track_caller]
     pub fn assert_clean(&self, live: &str, live_routes: &[&str], other_state: Option<&str>) {
+        let other = self.assert_live_on(live, live_routes);
+        assert_eq!(
+            self.app_state(other).as_deref(),
+            other_state,
+            "{other} state"
+        );
+    }
+
+    /// `live` is started and holds exactly `live_routes`; the other app holds no route.
+    /// Returns the other app.
+    #[track_caller]
+    fn assert_live_on(&self, live: &str, live_routes: &[&str]) -> &'static str {
         let other = if live == BLUE { GREEN } else { BLUE };
         assert_eq!(
             self.app_state(live).as_deref(),
@@ -302,17 +304,13 @@ interval = "50ms"
         routes.sort();
         let mut expected: Vec<String> = live_routes.iter().map(|s| s.to_string()).collect();
         expected.sort();
-        assert_eq!(routes, expected, "routes of {live}");
-        assert_eq!(
-            self.app_state(other).as_deref(),
-            other_state,
-            "{other} state"
-        );
+        assert_eq!(routes, expected, "routes of the live app {live}");
         assert!(
             self.app_routes(other).is_empty(),
             "{other} holds {:?}",
             self.app_routes(other)
         );
+        other
     }
 }
 
