@@ -1,4 +1,7 @@
 //! The errors that end a command, and the one place that maps them to exit codes.
+//!
+//! An error's `Display` says what failed; what to do about it is data, given by
+//! [`Hint`], so that each renderer (the terminal, JSON) places it where it belongs.
 
 use crate::cf::{CfCommand, CfError};
 use crate::config::ConfigError;
@@ -12,48 +15,50 @@ pub const EXIT_USAGE: i32 = 2;
 /// Failed, and the tool could not restore a safe state.
 pub const EXIT_UNSAFE: i32 = 3;
 
+/// What the user can do about an error, if the tool knows.
+pub trait Hint {
+    fn hint(&self) -> Option<String>;
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
     /// The machine or the cf session is not ready: cf missing, not logged in, wrong target,
     /// a file the push needs is missing. Found before any change.
-    #[error("{message}\n  hint: {hint}")]
+    #[error("{message}")]
     Environment { message: String, hint: String },
     /// cf could not be started at all.
     #[error(transparent)]
     CfMissing(CfError),
     /// A read-only call failed before anything was changed.
-    #[error("could not read the current state, nothing was changed: {0}\n  hint: check that cf works here (`cf target`, `cf apps`), then run again")]
+    #[error("could not read the current state, nothing was changed: {0}")]
     Observe(CfError),
     #[error(transparent)]
     Plan(#[from] PlanError),
     /// A step failed and the previous state was restored.
-    #[error("{step} failed, and the {what} was undone: {live}\n{cause}{details}")]
+    #[error("{step} failed, and the {} was undone: {live}\n{cause}", what.name())]
     DeployFailed {
-        what: &'static str,
+        what: crate::plan::Kind,
         step: String,
         cause: String,
         live: String,
-        /// The app's recent logs and a hint, where there are.
-        details: String,
+        hint: Option<String>,
+        /// The last lines of the app's recent logs, where they explain the failure.
+        logs: Option<String>,
     },
     /// Another run holds the deploy lock.
-    #[error(
-        "another deploy of this app pair is running: {holder} has held the lock on {app} for {age}.\n  \
-         hint: wait for it to finish. If it is gone (a killed CI job), run again with --force-unlock; \
-         locks older than lock.stale-after are broken automatically"
-    )]
+    #[error("another deploy of this app pair is running: {holder} has held the lock on {app} for {age}.")]
     Locked {
         app: String,
         holder: String,
         age: String,
     },
     /// The lock could not be written or read back; nothing else was changed.
-    #[error("could not take the deploy lock on {app}, nothing was changed: {cause}\n  hint: the lock is an annotation (cf curl -X PATCH /v3/apps/GUID): check that you may update the app, or set lock.enabled = false")]
+    #[error("could not take the deploy lock on {app}, nothing was changed: {cause}")]
     LockFailed { app: String, cause: String },
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
-    #[error("interrupted during {step}: {state}\n  hint: `cf-bluegreen status` shows the apps; run the command again when ready")]
+    #[error("interrupted during {step}: {state}")]
     Interrupted { step: String, state: String },
     /// A step failed and so did the recovery.
     #[error(
@@ -80,6 +85,53 @@ impl Error {
             | Error::LockFailed { .. } => EXIT_FAILED,
             Error::Unsafe { .. } => EXIT_UNSAFE,
             Error::Interrupted { .. } => crate::interrupt::EXIT_INTERRUPTED,
+        }
+    }
+
+    /// Material that explains the failure, shown after the hint (an app's recent logs).
+    pub fn details(&self) -> Option<String> {
+        match self {
+            Error::DeployFailed {
+                logs: Some(logs), ..
+            } => Some(logs.clone()),
+            _ => None,
+        }
+    }
+}
+
+// Until the configuration's errors carry their hints as data, their Display holds them.
+impl Hint for ConfigError {
+    fn hint(&self) -> Option<String> {
+        None
+    }
+}
+
+impl Hint for Error {
+    fn hint(&self) -> Option<String> {
+        match self {
+            Error::Config(e) => e.hint(),
+            Error::Environment { hint, .. } => Some(hint.clone()),
+            Error::CfMissing(e) => e.hint(),
+            Error::Observe(_) => {
+                Some("check that cf works here (`cf target`, `cf apps`), then run again".into())
+            }
+            Error::Plan(e) => e.hint(),
+            Error::DeployFailed { hint, .. } => hint.clone(),
+            Error::Locked { .. } => Some(
+                "wait for it to finish. If it is gone (a killed CI job), run again with --force-unlock; \
+                 locks older than lock.stale-after are broken automatically"
+                    .into(),
+            ),
+            Error::LockFailed { .. } => Some(
+                "the lock is an annotation (cf curl -X PATCH /v3/apps/GUID): check that you may update \
+                 the app, or set lock.enabled = false"
+                    .into(),
+            ),
+            Error::Interrupted { .. } => Some(
+                "`cf-bluegreen status` shows the apps; run the command again when ready".into(),
+            ),
+            // The commands in the message are what to do.
+            Error::Unsafe { .. } => None,
         }
     }
 }

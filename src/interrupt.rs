@@ -8,6 +8,7 @@
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
@@ -56,5 +57,22 @@ pub fn requested() -> bool {
 pub fn set_at_once_message(text: String) {
     if let Ok(mut m) = AT_ONCE.lock() {
         *m = text;
+    }
+}
+
+/// Waits `duration`, or less when an interrupt comes: every wait of the tool (the smoke
+/// check's interval, the lock's settle time) goes through here, so that Ctrl-C is never
+/// held up by one. Returns whether it waited the whole time.
+pub fn sleep(duration: Duration) -> bool {
+    let until = Instant::now() + duration;
+    loop {
+        if requested() {
+            return false;
+        }
+        let left = until.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return true;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(20)));
     }
 }

@@ -8,7 +8,7 @@
 use std::time::{Duration, SystemTime};
 
 use crate::cf::CfError;
-use crate::deploy::Context;
+use crate::context::Context;
 use crate::error::Error;
 use crate::metadata::{self, sanitize};
 use crate::preflight::Observed;
@@ -52,7 +52,6 @@ pub fn parse_value(value: &str) -> LockInfo {
 pub fn acquire(
     ctx: &Context,
     observed: &Observed,
-    who: &str,
     token: &str,
     force: bool,
 ) -> Result<Option<Held>, Error> {
@@ -64,7 +63,7 @@ pub fn acquire(
         .into_iter()
         .find_map(|a| observed.meta.get(a).map(|m| (a.clone(), m)))
     else {
-        ctx.reporter.warn(
+        ctx.warn(
             "neither app exists yet, so there is nothing to hold the deploy lock: this first deploy runs unlocked",
         );
         return Ok(None);
@@ -76,12 +75,12 @@ pub fn acquire(
             .and_then(|t| SystemTime::now().duration_since(t).ok())
             .unwrap_or(Duration::MAX);
         if force {
-            ctx.reporter.warn(&format!(
+            ctx.warn(&format!(
                 "breaking the deploy lock held by {} (--force-unlock)",
                 info.holder
             ));
         } else if age > config.lock.stale_after {
-            ctx.reporter.warn(&format!(
+            ctx.warn(&format!(
                 "breaking a stale deploy lock held by {} for {} (lock.stale-after is {})",
                 info.holder,
                 age_text(age),
@@ -102,7 +101,7 @@ pub fn acquire(
             });
         }
     }
-    let value = format_value(who, SystemTime::now(), token);
+    let value = format_value(ctx.who, SystemTime::now(), token);
     let held = Held {
         app: app.clone(),
         guid: meta.guid.clone(),
@@ -119,7 +118,9 @@ pub fn acquire(
     ctx.cf
         .annotate(&meta.guid, &[(metadata::LOCK.into(), Some(value.clone()))])
         .map_err(failed)?;
-    std::thread::sleep(config.lock.settle);
+    // An interrupt cuts the wait short; the read-back still decides, and the executor
+    // stops before its first step.
+    crate::interrupt::sleep(config.lock.settle);
     let now = ctx.cf.app_meta(&meta.guid).map_err(failed)?;
     match now.get(metadata::LOCK) {
         Some(v) if v == value => Ok(Some(held)),
@@ -142,7 +143,7 @@ pub fn release(ctx: &Context, held: &Held) {
         }
     }
     if let Some(e) = last_error {
-        ctx.reporter.warn(&format!(
+        ctx.warn(&format!(
             "could not release the deploy lock on {}: {e}\n  the next deploy needs --force-unlock",
             held.app
         ));

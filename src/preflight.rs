@@ -7,7 +7,7 @@ use std::thread;
 
 use crate::cf::{CfError, Target, Version};
 use crate::config::Config;
-use crate::deploy::Context;
+use crate::context::Context;
 use crate::error::Error;
 use crate::metadata::AppMeta;
 use crate::plan::PairState;
@@ -231,10 +231,8 @@ fn check_files_exist(config: &Config) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cf::CfClient;
-    use crate::deploy::Context;
+    use crate::context::Context;
     use crate::plan::fixtures::*;
-    use crate::report::Reporter;
 
     /// A cf in memory that holds each read until three are in flight (or two seconds
     /// pass), and records the most it saw at once.
@@ -282,13 +280,9 @@ mod tests {
             in_flight: Default::default(),
             most: Default::default(),
         };
-        let reporter = Reporter::new(crate::report::Verbosity::Quiet);
         let c = config("");
-        let ctx = Context::new(
-            &c,
-            CfClient::new(&cf, &reporter, std::time::Duration::from_secs(5)),
-            &reporter,
-        );
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &cf, &events, "tester");
         let observed = preflight(&ctx).unwrap();
         assert_eq!(observed.pair, pair(None, None));
         assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);

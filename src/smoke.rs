@@ -15,7 +15,7 @@ const EXCERPT: usize = 300;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SmokeError {
-    #[error("GET {url} did not answer as expected within smoke.timeout = {}; the last attempt saw {last}\n  hint: {hint}", humantime::format_duration(*after))]
+    #[error("GET {url} did not answer as expected within smoke.timeout = {}; the last attempt saw {last}", humantime::format_duration(*after))]
     Http {
         url: String,
         after: Duration,
@@ -36,6 +36,15 @@ pub enum SmokeError {
     CommandStart { command: String, reason: String },
     #[error("the check was stopped by the interrupt")]
     Interrupted,
+}
+
+impl crate::error::Hint for SmokeError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            SmokeError::Http { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
 }
 
 /// What one attempt saw.
@@ -72,12 +81,8 @@ fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smok
         if remaining.is_zero() {
             break;
         }
-        let pause_until = Instant::now() + smoke.interval.min(remaining);
-        while Instant::now() < pause_until {
-            if crate::interrupt::requested() {
-                return Err(SmokeError::Interrupted);
-            }
-            std::thread::sleep(Duration::from_millis(20).min(pause_until - Instant::now()));
+        if !crate::interrupt::sleep(smoke.interval.min(remaining)) {
+            return Err(SmokeError::Interrupted);
         }
     }
     Err(SmokeError::Http {

@@ -1,12 +1,11 @@
-//! Typed cf calls on top of [`Cf`]: each one checks the exit code, streams cf's lines to
-//! the reporter and applies the configured timeout.
+//! Typed cf calls on top of [`Cf`]: each one checks the exit code, hands cf's lines to a
+//! callback as they come and applies the configured timeout.
 
 use std::time::Duration;
 
 use super::parse::{self, AppStatus, Target, Version};
-use super::{Cf, CfCommand, CfError, CfOutput};
+use super::{commands, Cf, CfCommand, CfError, CfOutput};
 use crate::metadata::{self, AppMeta};
-use crate::report::{Event, Reporter};
 
 fn check(command: &CfCommand, out: CfOutput) -> Result<CfOutput, CfError> {
     if out.success() {
@@ -16,18 +15,24 @@ fn check(command: &CfCommand, out: CfOutput) -> Result<CfOutput, CfError> {
     }
 }
 
+/// The cf calls the tool makes, each with its timeout and its checks.
 pub struct CfClient<'a> {
     cf: &'a dyn Cf,
-    reporter: &'a Reporter,
+    /// Sees every line cf prints, as it comes (for `--verbose`).
+    on_line: Box<dyn Fn(&str) + Sync + 'a>,
     /// For every call that does not name its own.
     pub timeout: Duration,
 }
 
 impl<'a> CfClient<'a> {
-    pub fn new(cf: &'a dyn Cf, reporter: &'a Reporter, timeout: Duration) -> CfClient<'a> {
+    pub fn new(
+        cf: &'a dyn Cf,
+        timeout: Duration,
+        on_line: impl Fn(&str) + Sync + 'a,
+    ) -> CfClient<'a> {
         CfClient {
             cf,
-            reporter,
+            on_line: Box::new(on_line),
             timeout,
         }
     }
@@ -47,9 +52,7 @@ impl<'a> CfClient<'a> {
         timeout: Duration,
         abort: &dyn Fn() -> bool,
     ) -> Result<CfOutput, CfError> {
-        self.cf.run(&command.args, timeout, abort, &|line| {
-            self.reporter.emit(Event::CfLine { line })
-        })
+        self.cf.run(&command.args, timeout, abort, &*self.on_line)
     }
 
     /// Runs the command; a non-zero exit is an error carrying cf's output.
@@ -140,7 +143,7 @@ impl<'a> CfClient<'a> {
         guid: &str,
         values: &[(String, Option<String>)],
     ) -> Result<AppMeta, CfError> {
-        self.curl(&crate::plan::annotate_command(guid, values))
+        self.curl(&commands::annotate(guid, values))
     }
 
     fn curl(&self, command: &CfCommand) -> Result<AppMeta, CfError> {

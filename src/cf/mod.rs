@@ -2,6 +2,7 @@
 //! real process runner behind it, and the parsers for cf's output.
 
 mod client;
+pub mod commands;
 pub mod parse;
 pub mod process;
 
@@ -85,7 +86,7 @@ impl fmt::Display for CfCommand {
 
 #[derive(Debug, thiserror::Error)]
 pub enum CfError {
-    #[error("cannot run the cf CLI `{program}`: {reason}\n  hint: {hint}")]
+    #[error("cannot run the cf CLI `{program}`: {reason}")]
     Start {
         program: String,
         reason: String,
@@ -105,6 +106,15 @@ pub enum CfError {
     },
     #[error("`{command}` was stopped by the interrupt")]
     Aborted { command: String },
+}
+
+impl crate::error::Hint for CfError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            CfError::Start { hint, .. } => Some(hint.clone()),
+            _ => None,
+        }
+    }
 }
 
 impl CfError {

@@ -1,10 +1,11 @@
 //! What to do after a failed step: finish the switch or undo it, decided from what cf
 //! reports *after* the failure, not from what the tool believes it did — a cf call can
 //! fail although the server applied it. Pure functions over the plan and the observed
-//! state; the executor in `deploy` runs their steps.
+//! state; the executor (`crate::execute`) runs their steps.
 
-use crate::config::{Config, OldApp};
-use crate::plan::{Kind, PairState, Plan, RouteRole, Step};
+use crate::config::Config;
+
+use super::{Kind, PairState, Plan, RouteRole, Step};
 
 fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
     matches!(step, Step::UnmapRoute { app, role: RouteRole::Live, .. } if Some(app) == plan.previous.as_ref())
@@ -69,15 +70,7 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
             }
         }
         unmap_staging(&mut steps);
-        if let Some(old) = &plan.previous {
-            match (config.old_app, now.get(old)) {
-                (OldApp::Stop, Some(s)) if s.started() => {
-                    steps.push(Step::Stop { app: old.clone() })
-                }
-                (OldApp::Delete, Some(_)) => steps.push(Step::Delete { app: old.clone() }),
-                _ => {}
-            }
-        }
+        steps.extend(plan.retire_step().filter(|s| now.changed_by(s)));
     } else {
         if let Some(old) = &plan.previous {
             if now.get(old).is_some_and(|s| !s.started()) {
@@ -148,9 +141,8 @@ pub fn blind_recovery_steps(
             &config.staging,
             RouteRole::Staging,
         ));
-        if let (Some(old), OldApp::Stop) = (&plan.previous, config.old_app) {
-            steps.push(Step::Stop { app: old.clone() });
-        }
+        // Stop and delete are idempotent too: `cf delete -f` of a missing app exits 0.
+        steps.extend(plan.retire_step());
         return steps;
     }
     if let Some(old) = &plan.previous {

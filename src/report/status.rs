@@ -1,4 +1,5 @@
-//! `cf-bluegreen status`: both apps, their state and routes, and which one is live.
+//! How `status` shows both apps to a person: their state and routes, their records, and
+//! which one is live.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,63 @@
+//! What one run of a command works with: the validated configuration, the cf client, the
+//! sink its events go to, and what it learns on the way. Built once in [`crate::run`]
+//! (or by a test, around an in-memory cf) and lent to every layer below.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::cf::{Cf, CfClient};
+use crate::config::Config;
+use crate::report::{Event, Sink};
+
+pub struct Context<'a> {
+    pub config: &'a Config,
+    pub cf: CfClient<'a>,
+    pub events: &'a dyn Sink,
+    /// `user@host pid N`: who holds the lock and made the records.
+    pub who: &'a str,
+    /// GUIDs learnt during the run, for apps created by it.
+    pub guids: Mutex<BTreeMap<String, String>>,
+    pub started: Instant,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(
+        config: &'a Config,
+        cf: &'a dyn Cf,
+        events: &'a dyn Sink,
+        who: &'a str,
+    ) -> Context<'a> {
+        Context {
+            config,
+            cf: CfClient::new(cf, config.cf.timeout, move |line| {
+                events.emit(Event::Output { line })
+            }),
+            events,
+            who,
+            guids: Mutex::new(BTreeMap::new()),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn warn(&self, message: &str) {
+        self.events.emit(Event::Warning { message });
+    }
+}
+
+/// `user@host pid N`, for the lock and the records on the apps. The environment is read
+/// here and nowhere else.
+pub fn who_am_i() -> String {
+    let user = std::env::var("USER")
+        .or_else(|_| std::env::var("USERNAME"))
+        .ok();
+    let host = std::env::var("HOSTNAME").ok().or_else(hostname);
+    crate::metadata::who(user.as_deref(), host.as_deref())
+}
+
+fn hostname() -> Option<String> {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+}

@@ -1,0 +1,155 @@
+//! After a failed step or an interrupt: read cf's state again, let
+//! [`crate::plan::recovery`] decide (finish the switch or undo it), run its steps, and
+//! say what happened. Without cf's state, recover from what the plan attempted.
+
+use super::{run_step, StepError};
+use crate::context::Context;
+use crate::error::{Error, Hint};
+use crate::plan::recovery::{
+    blind_forward, blind_recovery_steps, complete_forward, recovery_steps,
+};
+use crate::plan::{Kind, Plan, Step};
+use crate::preflight::observe_pair;
+use crate::report::{timed, Activity, Event};
+
+/// The first interrupt came before step `next` ran: bring the routes to a safe state as
+/// after a failure of the last step that ran, then report the interrupt.
+pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(), Error> {
+    let Some(last) = next.checked_sub(1) else {
+        return Err(Error::Interrupted {
+            step: "the start".into(),
+            state: "nothing was changed".into(),
+        });
+    };
+    let step = plan.steps[last].to_string();
+    let state = match recover(ctx, plan, last, StepError::Interrupted) {
+        Ok(()) => format!(
+            "the switch had begun, so it was completed: {} is live",
+            plan.target
+        ),
+        Err(Error::DeployFailed { live, .. }) => live,
+        Err(e) => return Err(e),
+    };
+    Err(Error::Interrupted { step, state })
+}
+
+/// What a second interrupt prints while step `index` runs.
+pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> String {
+    let forward = blind_forward(plan, index);
+    let commands: Vec<String> = blind_recovery_steps(ctx.config, plan, index, forward)
+        .iter()
+        .filter_map(Step::command)
+        .map(|c| format!("    {c}"))
+        .collect();
+    format!(
+        "stopped at once during: {}\n\
+         cf may still be finishing that command. `cf-bluegreen status` shows the state; a plain \
+         `cf-bluegreen deploy` resolves what an interrupted deploy leaves. Or, by hand:\n{}\n\
+         The deploy lock stays; break it with --force-unlock.",
+        plan.steps[index],
+        commands.join("\n")
+    )
+}
+
+pub(super) fn recover(
+    ctx: &Context,
+    plan: &Plan,
+    failed_index: usize,
+    failure: StepError,
+) -> Result<(), Error> {
+    let failed = &plan.steps[failed_index];
+    let cause = failure.to_string();
+    let interrupted = matches!(failure, StepError::Interrupted);
+    let hint = match &failure {
+        StepError::Cf(_) => Some(format!(
+            "fix what cf reported above, then run `cf-bluegreen {}` again",
+            plan.kind.name()
+        )),
+        // The check's errors say what to do themselves.
+        other => other.hint(),
+    };
+    let logs = match failed {
+        _ if interrupted => None,
+        Step::Push { .. } | Step::SmokeCheck { .. } | Step::Start { .. } => {
+            ctx.cf.recent_logs(&plan.target, 20).map(|l| {
+                format!(
+                    "\n\nLast lines of `cf logs {} --recent`:\n{}",
+                    plan.target,
+                    crate::cf::indent(&l)
+                )
+            })
+        }
+        _ => None,
+    };
+    ctx.events.emit(Event::RecoveryStarted {
+        failed,
+        interrupted,
+    });
+
+    let (forward, steps, blind) = match observe_pair(ctx) {
+        Ok(now) => {
+            let forward = complete_forward(ctx.config, plan, &now, failed_index);
+            (
+                forward,
+                recovery_steps(ctx.config, plan, &now, forward),
+                None,
+            )
+        }
+        Err(e) => {
+            let forward = blind_forward(plan, failed_index);
+            (
+                forward,
+                blind_recovery_steps(ctx.config, plan, failed_index, forward),
+                Some(e.to_string()),
+            )
+        }
+    };
+    ctx.events.emit(Event::RecoveryDecided {
+        forward,
+        blind: blind.as_deref(),
+        steps: &steps,
+    });
+
+    for (j, step) in steps.iter().enumerate() {
+        if let Err(e) = timed(ctx.events, Activity::Recover(step), || run_step(ctx, step)) {
+            return Err(Error::Unsafe {
+                step: failed.to_string(),
+                cause,
+                recovery: e.to_string(),
+                commands: steps[j..].iter().filter_map(Step::command).collect(),
+            });
+        }
+    }
+
+    if forward {
+        ctx.events.emit(Event::SwitchCompleted {
+            failed,
+            cause: &cause,
+            target: &plan.target,
+        });
+        return Ok(());
+    }
+    let live = match &plan.previous {
+        // A rollback's target goes back to how it was (running, with switch.old = keep).
+        Some(old) if plan.kind == Kind::Rollback => format!(
+            "{old} still serves the live route, and {} is as it was.",
+            plan.target
+        ),
+        Some(old) => format!(
+            "{old} still serves the live route, and {} is stopped.",
+            plan.target
+        ),
+        None => format!(
+            "this was the first deploy: {} is stopped and holds no live route.",
+            plan.target
+        ),
+    };
+    Err(Error::DeployFailed {
+        what: plan.kind,
+        step: failed.to_string(),
+        cause,
+        live,
+        hint,
+        logs,
+    })
+}

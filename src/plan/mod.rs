@@ -1,0 +1,169 @@
+//! The deploy as data, decided before anything changes. Everything here is pure — no cf,
+//! no I/O — and unit-tested:
+//!
+//! - [`state`]: the observed state of the pair, and what a step does to it;
+//! - [`step`]: one step of a plan (a cf command or a check);
+//! - [`resolve`]: the steps that resolve what an interrupted run left behind;
+//! - [`planner`]: which app is live, which one gets the new version, and the steps of a
+//!   deploy or a rollback;
+//! - [`retire`]: the one rule for what becomes of the previous app;
+//! - [`recovery`]: after a failed step, finish the switch or undo it, and how.
+//!
+//! The executor (`crate::execute`) runs a [`Plan`]; `--dry-run` prints it.
+
+pub mod planner;
+pub mod recovery;
+pub mod resolve;
+pub mod retire;
+pub mod state;
+pub mod step;
+
+pub use planner::{live_app, plan_deploy, plan_rollback, push_command};
+pub use resolve::resolve;
+pub use retire::Retire;
+pub use state::PairState;
+pub use step::{RouteRole, Step};
+
+use crate::cf::CfCommand;
+use crate::error::Hint;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A new version pushed to the idle app.
+    Deploy,
+    /// The previous version, already on the idle app, put back.
+    Rollback,
+}
+
+impl Kind {
+    /// The command's name, as the user typed it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Deploy => "deploy",
+            Kind::Rollback => "rollback",
+        }
+    }
+}
+
+/// A deploy or a rollback, step by step, with what it starts from. Made by
+/// [`plan_deploy`] or [`plan_rollback`]; the steps begin with those of [`resolve`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub kind: Kind,
+    /// The app that becomes live.
+    pub target: String,
+    /// The app that held the live route before, if any.
+    pub previous: Option<String>,
+    /// What becomes of `previous` once the switch is done, wherever the switch finishes:
+    /// in the plan's own steps, in a recovery that completes it, or in the summary.
+    pub retire: Retire,
+    /// The state the switch starts from: what was observed, after the resolution steps.
+    pub before: PairState,
+    pub steps: Vec<Step>,
+    /// What the resolution found, for the user.
+    pub notes: Vec<String>,
+}
+
+impl Plan {
+    /// The cf commands the plan runs, in order (what `--dry-run` prints).
+    pub fn commands(&self) -> Vec<CfCommand> {
+        self.steps.iter().filter_map(Step::command).collect()
+    }
+
+    /// The step that retires the previous app, if there is one and it is retired.
+    pub fn retire_step(&self) -> Option<Step> {
+        self.retire.step(self.previous.as_deref()?)
+    }
+}
+
+/// A state the plan cannot act on; found before anything changes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlanError {
+    #[error(
+        "both {blue} and {green} hold the live route {route}: a previous deploy did not finish, \
+         and {why}."
+    )]
+    BothLive {
+        blue: String,
+        green: String,
+        route: String,
+        args: String,
+        why: String,
+    },
+    #[error("nothing to roll back: {reason}")]
+    NoRollback { reason: String, hint: String },
+}
+
+impl Hint for PlanError {
+    fn hint(&self) -> Option<String> {
+        Some(match self {
+            PlanError::BothLive { green, args, .. } => format!(
+                "check both versions, then unmap the live route from the one that should not be live, e.g.\n    \
+                 cf unmap-route {green} {args}\n  and run the deploy again"
+            ),
+            PlanError::NoRollback { hint, .. } => hint.clone(),
+        })
+    }
+}
+
+/// Shared by the unit tests of planning, resolution, recovery and the executor.
+#[cfg(test)]
+pub(crate) mod fixtures {
+    use super::*;
+    use crate::cf::{AppStatus, RequestedState};
+    use crate::config::Config;
+    use crate::metadata::AppMeta;
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    /// Apps `a` (blue) and `b` (green), live `live.example.com`, staging `stg.example.com`.
+    pub fn config(extra: &str) -> Config {
+        let text = format!(
+            "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n{extra}"
+        );
+        Config::parse(&text, Path::new("deploy.toml")).unwrap()
+    }
+
+    fn app(state: RequestedState, routes: &[&str]) -> Option<AppStatus> {
+        Some(AppStatus {
+            requested_state: state,
+            routes: routes.iter().map(|r| r.to_string()).collect(),
+            instances: vec![],
+        })
+    }
+
+    pub fn started(routes: &[&str]) -> Option<AppStatus> {
+        app(RequestedState::Started, routes)
+    }
+
+    pub fn stopped(routes: &[&str]) -> Option<AppStatus> {
+        app(RequestedState::Stopped, routes)
+    }
+
+    /// Records on the apps: `meta(&[("a", &[(KEY, VALUE)])])`; GUIDs are `guid-APP`.
+    pub fn meta(entries: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, AppMeta> {
+        entries
+            .iter()
+            .map(|(app, ann)| {
+                let annotations = ann
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect();
+                (
+                    app.to_string(),
+                    AppMeta {
+                        guid: format!("guid-{app}"),
+                        annotations,
+                    },
+                )
+            })
+            .collect()
+    }
+
+    pub fn pair(a: Option<AppStatus>, b: Option<AppStatus>) -> PairState {
+        PairState {
+            blue: ("a".into(), a),
+            green: ("b".into(), b),
+        }
+    }
+}

@@ -1,0 +1,526 @@
+//! Which app is live, which one receives the new version, and the steps of a deploy or
+//! a rollback: the resolution steps first, then the push (or the start), the staging
+//! route, the check, the live routes, and the previous app.
+
+use std::collections::BTreeMap;
+
+use crate::cf::CfCommand;
+use crate::config::Config;
+use crate::metadata::{self, AppMeta, DeployId};
+
+use super::{resolve, Kind, PairState, Plan, PlanError, Retire, RouteRole, Step};
+
+/// The live app: the app of the pair holding the main live route.
+pub fn live_app<'a>(config: &Config, state: &'a PairState) -> Result<Option<&'a str>, PlanError> {
+    let route = config.main_live();
+    match state.holders(route).as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(one)),
+        _ => Err(both_live(
+            config,
+            "it is not clear which version should stay live".into(),
+        )),
+    }
+}
+
+pub(super) fn both_live(config: &Config, why: String) -> PlanError {
+    let route = config.main_live();
+    PlanError::BothLive {
+        blue: config.blue.clone(),
+        green: config.green.clone(),
+        route: route.url(),
+        args: shell_words::join(route.cf_args()),
+        why,
+    }
+}
+
+/// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--var K=V]... [ARGS...]`
+pub fn push_command(config: &Config, target: &str) -> CfCommand {
+    let p = &config.push;
+    let mut args = vec![
+        "push".to_string(),
+        target.to_string(),
+        "--no-route".to_string(),
+    ];
+    if let Some(m) = &p.manifest {
+        args.extend(["-f".to_string(), m.display().to_string()]);
+    }
+    if let Some(path) = &p.path {
+        args.extend(["-p".to_string(), path.display().to_string()]);
+    }
+    for f in &p.vars_files {
+        args.extend(["--vars-file".to_string(), f.display().to_string()]);
+    }
+    for (k, v) in &p.vars {
+        args.extend(["--var".to_string(), format!("{k}={v}")]);
+    }
+    args.extend(p.args.iter().cloned());
+    CfCommand { args }
+}
+
+/// With no app live: the app that was live last (per its records) is kept as it is, and
+/// the new version goes to the other one; blue when nothing is known.
+fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String {
+    let since = |app: &str| {
+        meta.get(app)
+            .and_then(|m| m.get(metadata::LIVE_SINCE))
+            .unwrap_or("")
+    };
+    let (b, g) = (since(&config.blue), since(&config.green));
+    if b > g {
+        config.green.clone()
+    } else {
+        config.blue.clone()
+    }
+}
+
+fn guid_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
+    meta.get(app).map(|m| m.guid.clone())
+}
+
+fn live_since(id: &DeployId, kind: Kind) -> String {
+    format!(
+        "{} by {} {}",
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now()),
+        kind.name(),
+        id.0
+    )
+}
+
+/// What every plan is made from.
+struct Inputs<'a> {
+    config: &'a Config,
+    kind: Kind,
+    /// After the resolution steps.
+    state: PairState,
+    /// The resolution's steps and notes, which the plan starts with.
+    steps: Vec<Step>,
+    notes: Vec<String>,
+    meta: &'a BTreeMap<String, AppMeta>,
+    id: &'a DeployId,
+}
+
+/// The switch itself, shared by deploy and rollback: staging, check, live routes, the
+/// previous app's live routes, staging again, the previous app.
+fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
+    let Inputs {
+        config,
+        kind,
+        state,
+        mut steps,
+        notes,
+        meta,
+        id,
+    } = inputs;
+    steps.push(Step::map_route(
+        &target,
+        &config.staging,
+        RouteRole::Staging,
+    ));
+    if config.smoke.enabled {
+        steps.push(Step::SmokeCheck {
+            app: target.clone(),
+            url: config.smoke.url.clone(),
+        });
+    }
+    if kind == Kind::Deploy {
+        steps.push(Step::Annotate {
+            app: target.clone(),
+            guid: guid_of(meta, &target),
+            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
+        });
+    }
+    for route in &config.live {
+        steps.push(Step::map_route(&target, route, RouteRole::Live));
+    }
+    if let Some(old) = &previous {
+        for route in &config.live {
+            // An extra route the old app never had needs no unmapping (and unmapping a
+            // route that does not exist at all fails).
+            if state.holds(old, route) {
+                steps.push(Step::unmap_route(old, route, RouteRole::Live));
+            }
+        }
+    }
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        guid: guid_of(meta, &target),
+        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
+    });
+    steps.push(Step::unmap_route(
+        &target,
+        &config.staging,
+        RouteRole::Staging,
+    ));
+    let mut plan = Plan {
+        kind,
+        target,
+        previous,
+        retire: Retire::of(config.old_app, kind.into()),
+        before: state,
+        steps,
+        notes,
+    };
+    plan.steps.extend(plan.retire_step());
+    plan
+}
+
+/// A new version to the idle app (or, with no app live, to the one that was not live last).
+pub fn plan_deploy(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let previous = live_app(config, &state)?.map(str::to_string);
+    let target = match &previous {
+        Some(live) => config.other(live).to_string(),
+        None => first_target(config, meta),
+    };
+    steps.push(Step::Push {
+        app: target.clone(),
+        command: push_command(config, &target),
+    });
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        // A push keeps the app's GUID; an app that does not exist yet gets one.
+        guid: state.get(&target).and(guid_of(meta, &target)),
+        values: vec![
+            (metadata::DEPLOY.into(), Some(id.0.clone())),
+            (metadata::CHECKED.into(), None),
+            (metadata::LIVE_SINCE.into(), None),
+        ],
+    });
+    steps.push(Step::EnsureNotLive {
+        app: target.clone(),
+    });
+    let inputs = Inputs {
+        config,
+        kind: Kind::Deploy,
+        state,
+        steps,
+        notes,
+        meta,
+        id,
+    };
+    Ok(switch(inputs, target, previous))
+}
+
+/// The previous version, on the idle app, back to live.
+pub fn plan_rollback(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let Some(current) = live_app(config, &state)?.map(str::to_string) else {
+        return Err(PlanError::NoRollback {
+            reason: format!(
+                "no app of the pair holds the live route {}",
+                config.main_live()
+            ),
+            hint: "run `cf-bluegreen deploy` to put a version live".into(),
+        });
+    };
+    let target = config.other(&current).to_string();
+    if state.get(&target).is_none() {
+        return Err(PlanError::NoRollback {
+            reason: format!(
+                "the previous app {target} does not exist (it was deleted, or {current} is the only version ever deployed)"
+            ),
+            hint: "deploy the version you want instead; switch.old = \"stop\" keeps the previous version for rollbacks".into(),
+        });
+    }
+    // Always `cf start`: it is idempotent, and the dry run shows the same commands
+    // whatever the app's state.
+    steps.push(Step::Start {
+        app: target.clone(),
+    });
+    let inputs = Inputs {
+        config,
+        kind: Kind::Rollback,
+        state,
+        steps,
+        notes,
+        meta,
+        id,
+    };
+    Ok(switch(inputs, target, Some(current)))
+}
+
+/// Shared by the unit tests of planning, resolution and recovery.
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::fixtures::*;
+
+    fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError> {
+        super::plan_deploy(config, state, &BTreeMap::new(), &DeployId("id".into()))
+    }
+
+    /// The commands but the annotations.
+    fn lines(plan: &Plan) -> Vec<String> {
+        plan.commands()
+            .iter()
+            .filter(|c| c.name() != "curl")
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    #[test]
+    fn first_deploy_targets_blue_and_unmaps_nothing_live() {
+        let plan = plan_deploy(&config(""), &pair(None, None)).unwrap();
+        assert_eq!(plan.target, "a");
+        assert_eq!(plan.previous, None);
+        assert_eq!(
+            lines(&plan),
+            [
+                "cf push a --no-route",
+                "cf map-route a example.com --hostname stg",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route a example.com --hostname stg",
+            ]
+        );
+        assert!(plan.steps.contains(&Step::SmokeCheck {
+            app: "a".into(),
+            url: "https://stg.example.com/".into()
+        }));
+    }
+
+    #[test]
+    fn later_deploy_targets_the_idle_app_in_the_guide_order() {
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&config(""), &state).unwrap();
+        assert_eq!(plan.target, "b");
+        assert_eq!(plan.previous.as_deref(), Some("a"));
+        assert_eq!(
+            lines(&plan),
+            [
+                "cf push b --no-route",
+                "cf map-route b example.com --hostname stg",
+                "cf map-route b example.com --hostname live",
+                "cf unmap-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop a",
+            ]
+        );
+        let kinds: Vec<&str> = plan
+            .steps
+            .iter()
+            .map(|s| match s {
+                Step::Push { .. } => "push",
+                Step::EnsureNotLive { .. } => "clear",
+                Step::MapRoute { .. } => "map",
+                Step::UnmapRoute { .. } => "unmap",
+                Step::SmokeCheck { .. } => "smoke",
+                Step::Annotate { values, .. } => values[0].0.as_str(),
+                _ => "other",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "push",
+                "cf-bluegreen/deploy",
+                "clear",
+                "map",
+                "smoke",
+                "cf-bluegreen/checked",
+                "map",
+                "unmap",
+                "cf-bluegreen/live-since",
+                "unmap",
+                "other"
+            ]
+        );
+    }
+
+    #[test]
+    fn green_live_targets_blue() {
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
+        let plan = plan_deploy(&config(""), &state).unwrap();
+        assert_eq!(plan.target, "a");
+        assert_eq!(plan.previous.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn both_live_is_refused() {
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com", "stg.example.com"]),
+        );
+        let err = plan_deploy(&config(""), &state).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("both a and b hold the live route live.example.com"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn extra_routes_paths_push_options_and_old_app_policy() {
+        let c = config(
+            "path = \"/api\"\n[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n\
+             [push]\nmanifest = \"m.yml\"\npath = \"dist\"\nvars-files = [\"v.yml\"]\nvars = { k = \"v\" }\nargs = [\"-i\", \"2\"]\n\
+             [smoke]\nenabled = false\n[switch]\nold = \"delete\"\n",
+        );
+        let state = pair(started(&["live.example.com/api", "www.shop.com"]), None);
+        let plan = plan_deploy(&c, &state).unwrap();
+        assert_eq!(
+            lines(&plan),
+            [
+                "cf push b --no-route -f m.yml -p dist --vars-file v.yml --var 'k=***' -i 2",
+                "cf map-route b example.com --hostname stg --path /api",
+                "cf map-route b example.com --hostname live --path /api",
+                "cf map-route b shop.com --hostname www",
+                "cf unmap-route a example.com --hostname live --path /api",
+                "cf unmap-route a shop.com --hostname www",
+                "cf unmap-route b example.com --hostname stg --path /api",
+                "cf delete a -f",
+            ]
+        );
+        assert!(!plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::SmokeCheck { .. })));
+        // The real argument is unmasked; only its display is.
+        assert_eq!(plan.commands()[0].args[10], "k=v");
+        assert!(plan.steps.contains(&Step::Delete { app: "a".into() }));
+    }
+
+    #[test]
+    fn extra_route_the_old_app_lacks_is_not_unmapped() {
+        let c = config(
+            "[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\nold = \"keep\"\n",
+        );
+        let state = pair(started(&["live.example.com"]), None);
+        let plan = plan_deploy(&c, &state).unwrap();
+        assert_eq!(
+            lines(&plan)[4..],
+            [
+                "cf unmap-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+            ]
+        );
+    }
+
+    /// Every step's command, annotations included.
+    fn step_lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(Step::command)
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    #[test]
+    fn with_nothing_live_the_last_live_app_is_spared() {
+        let c = config("");
+        let state = pair(stopped(&[]), stopped(&[]));
+        let m = meta(&[
+            ("a", &[(metadata::LIVE_SINCE, "2026-03-01T00:00:00Z")]),
+            ("b", &[(metadata::LIVE_SINCE, "2026-01-01T00:00:00Z")]),
+        ]);
+        let plan = super::plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "b");
+        let plan =
+            super::plan_deploy(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "a");
+    }
+
+    #[test]
+    fn annotations_name_the_deploy() {
+        let c = config("");
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let m = meta(&[("a", &[]), ("b", &[])]);
+        let plan = super::plan_deploy(&c, &state, &m, &DeployId("2026-id".into())).unwrap();
+        let curls: Vec<String> = plan
+            .commands()
+            .iter()
+            .filter(|c| c.name() == "curl")
+            .map(|c| c.to_string())
+            .collect();
+        assert_eq!(
+            curls[0],
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/live-since":null}}}'"#
+        );
+        assert_eq!(
+            curls[1],
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":"2026-id"}}}'"#
+        );
+        assert!(curls[2].contains("cf-bluegreen/live-since"), "{}", curls[2]);
+        // Before the first push there is no GUID yet: the command looks it up.
+        let plan = super::plan_deploy(
+            &c,
+            &pair(None, None),
+            &BTreeMap::new(),
+            &DeployId("x".into()),
+        )
+        .unwrap();
+        let first = plan
+            .commands()
+            .into_iter()
+            .find(|c| c.name() == "curl")
+            .unwrap();
+        assert!(
+            first
+                .to_string()
+                .starts_with("cf curl \"/v3/apps/$(cf app a --guid)\" -X PATCH"),
+            "{first}"
+        );
+    }
+
+    #[test]
+    fn rollback_starts_checks_and_switches_back() {
+        let c = config("[switch]\nold = \"delete\"\n");
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
+        let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.kind, Kind::Rollback);
+        assert_eq!(plan.target, "a");
+        let cmds: Vec<String> = step_lines(&plan.steps)
+            .into_iter()
+            .filter(|l| !l.starts_with("cf curl"))
+            .collect();
+        assert_eq!(
+            cmds,
+            [
+                "cf start a",
+                "cf map-route a example.com --hostname stg",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route a example.com --hostname stg",
+                // Never deleted by a rollback.
+                "cf stop b",
+            ]
+        );
+        assert!(plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::SmokeCheck { .. })));
+    }
+
+    #[test]
+    fn rollback_without_a_previous_app() {
+        let c = config("");
+        let e = plan_rollback(
+            &c,
+            &pair(started(&["live.example.com"]), None),
+            &BTreeMap::new(),
+            &DeployId("id".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("the previous app b does not exist"), "{e}");
+        let e = plan_rollback(
+            &c,
+            &pair(None, None),
+            &BTreeMap::new(),
+            &DeployId("id".into()),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("no app of the pair holds the live route"), "{e}");
+    }
+}

@@ -1,0 +1,283 @@
+//! The steps that bring what an interrupted run (or a hand) left behind back to one live
+//! app, no staging route and consistent extra live routes — the start of every plan, so
+//! that a plain re-run converges.
+
+use std::collections::BTreeMap;
+
+use crate::config::Config;
+use crate::metadata::{self, AppMeta};
+
+use super::retire::By;
+use super::{planner, PairState, PlanError, Retire, RouteRole, Step};
+
+/// The steps that bring what an interrupted deploy (or a hand) left behind back to one
+/// live app, no staging route and consistent extra routes — and the state after them.
+///
+/// Where the safe choice needs a human (both apps live, and the records do not say which
+/// one holds the checked new version) it fails, and nothing is changed.
+pub fn resolve(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Result<(Vec<Step>, PairState, Vec<String>), PlanError> {
+    let mut state = pair.clone();
+    let mut steps = Vec::new();
+    let mut notes = Vec::new();
+    let push = |state: &mut PairState, steps: &mut Vec<Step>, step: Step| {
+        state.apply(&step);
+        steps.push(step);
+    };
+    let main = config.main_live();
+
+    if state.holders(main).len() == 2 {
+        let Some(new) = checked_newer(config, &state, meta) else {
+            return Err(planner::both_live(
+                config,
+                "the records on the apps do not say which one holds the checked new version \
+                 (cf-bluegreen/deploy and cf-bluegreen/checked annotations)"
+                    .into(),
+            ));
+        };
+        let old = config.other(&new).to_string();
+        notes.push(format!(
+            "both apps hold the live route: an earlier deploy was interrupted during the switch; \
+             {new} holds the version that passed its check in that deploy, so the switch to it is finished first"
+        ));
+        for route in &config.live {
+            if state.holds(&old, route) && !state.holds(&new, route) {
+                let step = Step::map_route(&new, route, RouteRole::Live);
+                push(&mut state, &mut steps, step);
+            }
+        }
+        for route in &config.live {
+            if state.holds(&old, route) {
+                let step = Step::unmap_route(&old, route, RouteRole::Live);
+                push(&mut state, &mut steps, step);
+            }
+        }
+        if let Some(step) = Retire::of(config.old_app, By::Resolution).step(&old) {
+            if state.changed_by(&step) {
+                push(&mut state, &mut steps, step);
+            }
+        }
+    }
+
+    for app in [config.blue.clone(), config.green.clone()] {
+        if state.holds(&app, &config.staging) {
+            notes.push(format!(
+                "{app} still holds the staging route {}: an earlier deploy did not finish; unmapping it",
+                config.staging
+            ));
+            let step = Step::unmap_route(&app, &config.staging, RouteRole::Staging);
+            push(&mut state, &mut steps, step);
+        }
+    }
+
+    if let Some(live) = state.holders(main).first().map(|s| s.to_string()) {
+        let other = config.other(&live).to_string();
+        for route in &config.live[1..] {
+            if state.holds(&other, route) {
+                notes.push(format!(
+                    "{other} still holds the live route {route}, which belongs with {live}"
+                ));
+                if !state.holds(&live, route) {
+                    let step = Step::map_route(&live, route, RouteRole::Live);
+                    push(&mut state, &mut steps, step);
+                }
+                let step = Step::unmap_route(&other, route, RouteRole::Live);
+                push(&mut state, &mut steps, step);
+            }
+        }
+        if let Some(s) = state.get(&live) {
+            if !s.started() {
+                notes.push(format!(
+                    "the live app {live} is stopped: {main} is down until this deploy switches it"
+                ));
+            } else if !s.instances.is_empty() && s.running_instances() == 0 {
+                notes.push(format!(
+                    "no instance of the live app {live} is running ({}): {main} is down until this deploy switches it",
+                    s.instances.join(", ")
+                ));
+            }
+        }
+    } else if config.live[1..]
+        .iter()
+        .any(|r| !state.holders(r).is_empty())
+    {
+        notes.push(format!(
+            "no app holds the main live route {main}, but extra live routes are held; the deploy maps them all"
+        ));
+    }
+    Ok((steps, state, notes))
+}
+
+/// Of two apps both holding the live route, the one whose version passed its check in
+/// the most recent deploy, if the annotations say so and it is started.
+fn checked_newer(
+    config: &Config,
+    state: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Option<String> {
+    let candidates: Vec<(&str, &str)> = [config.blue.as_str(), config.green.as_str()]
+        .into_iter()
+        .filter(|app| state.get(app).is_some_and(|s| s.started()))
+        .filter_map(|app| {
+            let m = meta.get(app)?;
+            m.checked()
+                .then(|| (app, m.get(metadata::DEPLOY).unwrap_or("")))
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(b.1))
+        .map(|(app, _)| app.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metadata::DeployId;
+    use crate::plan::fixtures::*;
+    use crate::plan::plan_deploy;
+
+    fn lines(steps: &[Step]) -> Vec<String> {
+        steps
+            .iter()
+            .filter_map(Step::command)
+            .map(|c| c.to_string())
+            .collect()
+    }
+
+    const D: &str = metadata::DEPLOY;
+    const C: &str = metadata::CHECKED;
+
+    #[test]
+    fn clean_state_needs_nothing() {
+        let c = config("");
+        let (steps, _, notes) = resolve(
+            &c,
+            &pair(started(&["live.example.com"]), stopped(&[])),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert!(steps.is_empty() && notes.is_empty());
+    }
+
+    #[test]
+    fn both_live_with_records_finishes_the_switch_to_the_checked_newer_app() {
+        let c = config("");
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com", "stg.example.com"]),
+        );
+        let m = meta(&[
+            (
+                "a",
+                &[(D, "2026-01-01T00:00:00Z x"), (C, "2026-01-01T00:00:00Z x")],
+            ),
+            (
+                "b",
+                &[(D, "2026-02-01T00:00:00Z y"), (C, "2026-02-01T00:00:00Z y")],
+            ),
+        ]);
+        let (steps, after, notes) = resolve(&c, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            [
+                "cf unmap-route a example.com --hostname live",
+                "cf stop a",
+                "cf unmap-route b example.com --hostname stg"
+            ]
+        );
+        assert_eq!(after.holders(c.main_live()), ["b"]);
+        assert!(notes[0].contains("b holds the version that passed its check"));
+        // The deploy that follows goes to a.
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "a");
+        assert_eq!(plan.previous.as_deref(), Some("b"));
+    }
+
+    #[test]
+    fn both_live_where_the_new_app_was_never_checked_goes_back_to_the_old_one() {
+        let c = config("");
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
+        );
+        // b was pushed (deploy recorded, checked cleared), a is the checked old version.
+        let m = meta(&[
+            (
+                "a",
+                &[(D, "2026-01-01T00:00:00Z x"), (C, "2026-01-01T00:00:00Z x")],
+            ),
+            ("b", &[(D, "2026-02-01T00:00:00Z y")]),
+        ]);
+        let (steps, _, _) = resolve(&c, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname live", "cf stop b"]
+        );
+    }
+
+    #[test]
+    fn both_live_without_records_needs_a_human() {
+        let c = config("");
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
+        );
+        let e = resolve(&c, &state, &BTreeMap::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("do not say which one holds the checked new version"),
+            "{e}"
+        );
+        // A checked app that is stopped cannot take the live route either.
+        let state = pair(
+            started(&["live.example.com"]),
+            stopped(&["live.example.com"]),
+        );
+        let m = meta(&[("b", &[(D, "d"), (C, "d")])]);
+        assert!(resolve(&c, &state, &m).is_err());
+    }
+
+    #[test]
+    fn leftover_staging_and_extra_routes_are_cleaned_up() {
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
+        let state = pair(
+            started(&["live.example.com", "stg.example.com"]),
+            started(&["www.shop.com", "stg.example.com"]),
+        );
+        let (steps, _, notes) = resolve(&c, &state, &BTreeMap::new()).unwrap();
+        assert_eq!(
+            lines(&steps),
+            [
+                "cf unmap-route a example.com --hostname stg",
+                "cf unmap-route b example.com --hostname stg",
+                "cf map-route a shop.com --hostname www",
+                "cf unmap-route b shop.com --hostname www",
+            ]
+        );
+        assert_eq!(notes.len(), 3);
+    }
+
+    #[test]
+    fn stopped_or_crashed_live_app_is_noted() {
+        let c = config("");
+        let (_, _, notes) = resolve(
+            &c,
+            &pair(stopped(&["live.example.com"]), None),
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        assert!(notes[0].contains("the live app a is stopped"), "{notes:?}");
+        let mut crashed = started(&["live.example.com"]);
+        crashed.as_mut().unwrap().instances = vec!["crashed".into()];
+        let (_, _, notes) = resolve(&c, &pair(crashed, None), &BTreeMap::new()).unwrap();
+        assert!(
+            notes[0].contains("no instance of the live app a is running (crashed)"),
+            "{notes:?}"
+        );
+    }
+}

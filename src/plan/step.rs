@@ -1,0 +1,139 @@
+//! One step of a plan: a cf command, or a check the tool makes itself. Steps are data —
+//! the executor runs them, the dry run lists them, recovery builds new ones — and their
+//! [`Display`](fmt::Display) is the line the user reads while one runs.
+
+use std::fmt;
+
+use crate::cf::{commands, CfCommand};
+use crate::route::Route;
+
+/// Why a route is being mapped or unmapped: the reporter and recovery treat live routes
+/// with more care than the staging route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RouteRole {
+    Staging,
+    Live,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Push {
+        app: String,
+        command: CfCommand,
+    },
+    /// Reads the app after the push and unmaps any live route it holds: a manifest or an
+    /// old cf may have put routes on it, and unverified code must not get live traffic.
+    EnsureNotLive {
+        app: String,
+    },
+    MapRoute {
+        app: String,
+        route: Route,
+        role: RouteRole,
+    },
+    UnmapRoute {
+        app: String,
+        route: Route,
+        role: RouteRole,
+    },
+    SmokeCheck {
+        app: String,
+        url: String,
+    },
+    Start {
+        app: String,
+    },
+    Stop {
+        app: String,
+    },
+    Delete {
+        app: String,
+    },
+    /// Records on the app what this deploy did to it (`None` removes a key). `guid` is
+    /// looked up when the step runs if the app did not exist when the plan was made.
+    Annotate {
+        app: String,
+        guid: Option<String>,
+        values: Vec<(String, Option<String>)>,
+    },
+}
+
+impl Step {
+    pub fn map_route(app: &str, route: &Route, role: RouteRole) -> Step {
+        Step::MapRoute {
+            app: app.to_string(),
+            route: route.clone(),
+            role,
+        }
+    }
+
+    pub fn unmap_route(app: &str, route: &Route, role: RouteRole) -> Step {
+        Step::UnmapRoute {
+            app: app.to_string(),
+            route: route.clone(),
+            role,
+        }
+    }
+
+    /// Whether this step maps a route of this role.
+    pub fn maps(&self, role: RouteRole) -> bool {
+        matches!(self, Step::MapRoute { role: r, .. } if *r == role)
+    }
+
+    /// The cf command this step runs, if it is a single one (what the dry run prints).
+    pub fn command(&self) -> Option<CfCommand> {
+        match self {
+            Step::Push { command, .. } => Some(command.clone()),
+            Step::MapRoute { app, route, .. } => Some(commands::map_route(app, route)),
+            Step::UnmapRoute { app, route, .. } => Some(commands::unmap_route(app, route)),
+            Step::Start { app } => Some(commands::start(app)),
+            Step::Stop { app } => Some(commands::stop(app)),
+            Step::Delete { app } => Some(commands::delete(app)),
+            Step::Annotate { app, guid, values } => {
+                let guid = match guid {
+                    Some(g) => g.clone(),
+                    None => format!("$(cf app {app} --guid)"),
+                };
+                Some(commands::annotate(&guid, values))
+            }
+            Step::EnsureNotLive { .. } | Step::SmokeCheck { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Step::Push { app, .. } => write!(f, "push the new version to {app} (no route)"),
+            Step::EnsureNotLive { app } => {
+                write!(f, "make sure {app} holds no live route after the push")
+            }
+            Step::MapRoute { app, route, role } => {
+                write!(f, "map {role} route {route} to {app}")
+            }
+            Step::UnmapRoute { app, route, role } => {
+                write!(f, "unmap {role} route {route} from {app}")
+            }
+            Step::SmokeCheck { app, url } => write!(f, "check {app} at {url}"),
+            Step::Start { app } => write!(f, "start {app}"),
+            Step::Stop { app } => write!(f, "stop {app}"),
+            Step::Delete { app } => write!(f, "delete {app}"),
+            Step::Annotate { app, values, .. } => {
+                let keys: Vec<&str> = values
+                    .iter()
+                    .map(|(k, _)| k.trim_start_matches("cf-bluegreen/"))
+                    .collect();
+                write!(f, "record {} on {app}", keys.join(", "))
+            }
+        }
+    }
+}
+
+impl fmt::Display for RouteRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            RouteRole::Staging => "staging",
+            RouteRole::Live => "live",
+        })
+    }
+}

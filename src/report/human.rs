@@ -1,0 +1,234 @@
+//! The terminal and CI-log rendering of [`Event`]s: a spinner per step on a terminal,
+//! timestamped lines when stderr is not one (CI logs), or only warnings and errors under
+//! `--quiet`. Results (`status`, `--dry-run`) go to stdout, everything else to stderr.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{Event, Sink};
+use crate::error::Hint;
+use crate::plan::Kind;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    /// Also cf's own output, line by line.
+    Verbose,
+}
+
+/// The human renderer.
+pub struct Human {
+    verbosity: Verbosity,
+    spinner: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Human {
+    /// A spinner only when stderr is a terminal: CI logs get plain lines.
+    pub fn new(verbosity: Verbosity) -> Human {
+        let spinner = verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
+        Human {
+            verbosity,
+            spinner,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn info(&self, message: &str) {
+        if self.verbosity != Verbosity::Quiet {
+            self.line(message);
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        self.line(&format!("warning: {message}"));
+    }
+
+    /// A result line on stdout.
+    fn result(&self, text: &str) {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{text}");
+    }
+
+    fn end_step(&self, text: &str) {
+        let bar = self.bar.lock().unwrap().take();
+        match bar {
+            Some(bar) => {
+                bar.finish_and_clear();
+                eprintln!("{text}");
+            }
+            None => self.line(text),
+        }
+    }
+
+    /// A line on stderr: above the spinner on a terminal, timestamped in logs.
+    fn line(&self, text: &str) {
+        let guard = self.bar.lock().unwrap();
+        match guard.as_ref() {
+            Some(bar) => bar.suspend(|| eprintln!("{text}")),
+            None if self.spinner => eprintln!("{text}"),
+            None => {
+                // Only the first line is stamped: continuation lines (cf output, commands
+                // to run) stay as they are, so they can be copied.
+                let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
+                eprintln!("{stamp} {text}");
+            }
+        }
+    }
+}
+
+impl Sink for Human {
+    fn emit(&self, event: Event<'_>) {
+        let quiet = self.verbosity == Verbosity::Quiet;
+        match event {
+            Event::Connected { version, target } => self.info(&format!(
+                "cf {} as {} in {} / {}",
+                version.full,
+                target.user.as_deref().unwrap_or("?"),
+                target.org.as_deref().unwrap_or("?"),
+                target.space.as_deref().unwrap_or("?"),
+            )),
+            Event::PlanReady { plan, config } => self.info(&match (&plan.previous, plan.kind) {
+                (Some(old), Kind::Deploy) => {
+                    format!("live: {old}; the new version goes to {}", plan.target)
+                }
+                (None, _) => format!(
+                    "no app holds {} yet: first deploy, to {}",
+                    config.main_live(),
+                    plan.target
+                ),
+                (Some(old), Kind::Rollback) => format!(
+                    "live: {old}; rolling back to the previous version on {}",
+                    plan.target
+                ),
+            }),
+            Event::DryRun { plan } => {
+                // The whole plan in order on stderr (checks included); the cf commands
+                // alone on stdout, ready to be read or pasted.
+                for (i, step) in plan.steps.iter().enumerate() {
+                    self.info(&format!("{:>2}. {step}", i + 1));
+                }
+                for command in plan.commands() {
+                    self.result(&command.to_string());
+                }
+            }
+            Event::Started { activity } => {
+                if quiet {
+                    return;
+                }
+                if self.spinner {
+                    let bar = ProgressBar::new_spinner();
+                    bar.set_style(
+                        ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
+                            .expect("static template"),
+                    );
+                    bar.set_message(activity.to_string());
+                    bar.enable_steady_tick(Duration::from_millis(100));
+                    *self.bar.lock().unwrap() = Some(bar);
+                } else {
+                    self.line(&format!("{activity} ..."));
+                }
+            }
+            Event::Finished {
+                activity,
+                elapsed,
+                ok: true,
+            } => {
+                if !quiet {
+                    self.end_step(&format!("ok   {activity} ({})", short(elapsed)));
+                }
+            }
+            Event::Finished {
+                activity,
+                elapsed,
+                ok: false,
+            } => self.end_step(&format!("FAIL {activity} ({})", short(elapsed))),
+            Event::Output { line } => {
+                if self.verbosity == Verbosity::Verbose {
+                    self.line(&format!("  | {line}"));
+                }
+            }
+            Event::RecoveryStarted {
+                failed,
+                interrupted,
+            } => self.warn(&if interrupted {
+                format!("interrupted after: {failed}; bringing the routes to a safe state")
+            } else {
+                format!("{failed} failed; bringing the routes to a safe state")
+            }),
+            Event::RecoveryDecided { blind, .. } => {
+                if let Some(why) = blind {
+                    self.warn(&format!(
+                        "cannot read the apps' state ({why}); recovering from what the deploy did"
+                    ));
+                }
+            }
+            Event::SwitchCompleted {
+                failed,
+                cause,
+                target,
+            } => self.warn(&format!(
+                "{failed} failed ({}), but {target} had passed its check and already served live traffic: the switch was completed",
+                cause.lines().next().unwrap_or(cause),
+            )),
+            Event::Warning { message } => self.warn(message),
+            Event::Status { config, pair, meta } => {
+                for line in super::status::render(config, pair, meta) {
+                    self.result(&line);
+                }
+            }
+            Event::Summary {
+                plan,
+                config,
+                elapsed,
+            } => {
+                let previous = match &plan.previous {
+                    Some(old) => format!("; {old} {}", plan.retire),
+                    None => String::new(),
+                };
+                self.info(&format!(
+                    "{} is live at {}{previous} ({})",
+                    plan.target,
+                    config.live_urls(),
+                    short(elapsed)
+                ));
+            }
+            Event::Failed { error } => {
+                let mut text = error.to_string();
+                if let Some(hint) = error.hint() {
+                    text.push_str(&format!("\n  hint: {hint}"));
+                }
+                if let Some(details) = error.details() {
+                    text.push_str(&details);
+                }
+                self.line(&format!("error: {text}"));
+            }
+        }
+    }
+}
+
+/// `1.2s`, `3m 05s`.
+pub fn short(d: Duration) -> String {
+    let secs = d.as_secs_f64();
+    if secs < 60.0 {
+        format!("{secs:.1}s")
+    } else {
+        let s = d.as_secs();
+        format!("{}m {:02}s", s / 60, s % 60)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_durations() {
+        assert_eq!(short(Duration::from_millis(1234)), "1.2s");
+        assert_eq!(short(Duration::from_secs(185)), "3m 05s");
+    }
+}
