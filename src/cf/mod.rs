@@ -3,6 +3,8 @@
 
 mod client;
 pub mod commands;
+#[cfg(test)]
+pub mod memory;
 pub mod parse;
 pub mod process;
 
