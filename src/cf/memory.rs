@@ -1122,7 +1122,6 @@ impl Cf for MemoryCf {
 mod tests {
     use super::*;
     use crate::cf::CfClient;
-    use crate::report::{Reporter, Verbosity};
 
     const T: Duration = Duration::from_secs(5);
 
@@ -1138,8 +1137,7 @@ mod tests {
     }
 
     fn with_client<R>(m: &MemoryCf, f: impl FnOnce(&CfClient) -> R) -> R {
-        let reporter = Reporter::new(Verbosity::Quiet);
-        let client = CfClient::new(m, &reporter, T);
+        let client = CfClient::new(m, T, |_| {});
         f(&client)
     }
 
