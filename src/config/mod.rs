@@ -1,0 +1,390 @@
+//! `deploy.toml`: read, parsed and validated into a [`Config`] that later stages trust.
+//!
+//! The stages, in [`Config::load`] and [`Config::parse`]:
+//!
+//! 1. read the bytes and decode them as UTF-8 ([`ConfigError::Read`]);
+//! 2. TOML into the `Raw*` structs of `raw.rs`, which mirror the file: serde checks the
+//!    syntax, the types and the key names, and `syntax.rs` words its errors for people
+//!    ([`ConfigError::Syntax`]: the first error, with line and column);
+//! 3. `validate.rs` turns the raw structs into a [`Config`], one function per section,
+//!    checking everything that needs more than a type (DNS labels, paths, durations,
+//!    forbidden push flags), and reports every problem at once
+//!    ([`ConfigError::Invalid`]).
+
+mod raw;
+mod syntax;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::route::Route;
+use raw::RawConfig;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read, or is not UTF-8.
+    #[error("cannot read the configuration {}: {reason}\n  hint: {hint}", path.display())]
+    Read {
+        path: PathBuf,
+        reason: String,
+        hint: String,
+    },
+    /// Not TOML, or not the shape of `deploy.toml`: an unknown key, a missing one, a
+    /// wrong type. The first such error only.
+    #[error("{}:{line}:{column}: {message}\n  hint: deploy.toml.example shows every key and its type", path.display())]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    /// Well-formed, but with values that cannot work: every such problem at once.
+    #[error("{} has {} problem{}:\n{}", path.display(), problems.len(), if problems.len() == 1 { "" } else { "s" }, list(problems))]
+    Invalid {
+        path: PathBuf,
+        problems: Vec<Problem>,
+    },
+}
+
+/// One invalid value, named by its dotted key (`routes.live`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub key: String,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "  {}: {}", self.key, self.message)
+    }
+}
+
+fn list(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// What becomes of the previously live app once the switch is done (`switch.old`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OldApp {
+    Stop,
+    Keep,
+    Delete,
+}
+
+/// A validated `deploy.toml`. Names, routes, paths and durations have been checked;
+/// whether the apps, domain and files exist is for the preflight to find out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// The file it was read from, as given: it names the file in messages.
+    pub path: PathBuf,
+    /// `apps.blue`, trimmed: the app the first deploy goes to.
+    pub blue: String,
+    /// `apps.green`, trimmed; never the same as `blue`.
+    pub green: String,
+    /// The main live route first, then `routes.extra` in file order.
+    pub live: Vec<Route>,
+    /// Where the new version is checked before it gets live traffic; not a live route.
+    pub staging: Route,
+    pub push: Push,
+    pub smoke: Smoke,
+    /// `switch.old`.
+    pub old_app: OldApp,
+    pub cf: CfSettings,
+    pub lock: LockSettings,
+}
+
+/// `[lock]`: the deploy lock that keeps two deploys of the pair apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockSettings {
+    pub enabled: bool,
+    /// A lock older than this is broken with a warning: its deploy is presumed dead.
+    pub stale_after: Duration,
+    /// How long to wait after taking the lock before checking that it is still ours.
+    pub settle: Duration,
+}
+
+/// `[push]`: how the new version is pushed (always with --no-route).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Push {
+    /// `cf push -p`; relative paths in the file are anchored at its directory, as are
+    /// `manifest` and `vars_files`.
+    pub path: Option<PathBuf>,
+    /// `cf push -f`.
+    pub manifest: Option<PathBuf>,
+    /// `--vars-file`, each.
+    pub vars_files: Vec<PathBuf>,
+    /// `--var key=value`, each; numbers and booleans written as text.
+    pub vars: BTreeMap<String, String>,
+    /// Further `cf push` arguments, passed as given; none of them a route flag.
+    pub args: Vec<String>,
+    /// The push is killed after this long.
+    pub timeout: Duration,
+}
+
+/// `[smoke]`: the check of the new version on the staging route, before the switch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Smoke {
+    pub enabled: bool,
+    /// `smoke.url`, or else `https://` + the staging route + `smoke.path`.
+    pub url: String,
+    pub expect_status: u16,
+    /// A substring the body must contain; never empty.
+    pub expect_body: Option<String>,
+    /// How long to keep trying the URL; also the limit for `command`.
+    pub timeout: Duration,
+    /// The pause between attempts.
+    pub interval: Duration,
+    /// Run after the HTTP check passes, with the URL in `SMOKE_URL`; empty for none.
+    pub command: Vec<String>,
+}
+
+/// `[cf]`: the target the deploy insists on, and the limit for cf calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CfSettings {
+    /// When set, the deploy refuses to run unless `cf target` shows this org; never
+    /// blank.
+    pub org: Option<String>,
+    /// The same for the space; only set when `org` is.
+    pub space: Option<String>,
+    /// Limit for every cf call but the push.
+    pub timeout: Duration,
+}
+
+pub const DEFAULT_LOCK_STALE_AFTER: Duration = Duration::from_secs(60 * 60);
+pub const DEFAULT_LOCK_SETTLE: Duration = Duration::from_secs(2);
+pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
+pub const DEFAULT_CF_TIMEOUT: Duration = Duration::from_secs(2 * 60);
+pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_SMOKE_INTERVAL: Duration = Duration::from_secs(2);
+
+impl Config {
+    /// Reads the file at `path` and parses it.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let read_error = |reason: String, hint: &str| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason,
+            hint: hint.to_string(),
+        };
+        if path.is_dir() {
+            return Err(read_error(
+                "it is a directory".into(),
+                "pass the file itself, for example --config deploy.toml",
+            ));
+        }
+        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => read_error(
+                "no such file".into(),
+                "copy deploy.toml.example to deploy.toml and edit it, or pass --config PATH",
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                read_error("permission denied".into(), "make the file readable")
+            }
+            _ => read_error(e.to_string(), "check the path given with --config"),
+        })?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            read_error(
+                format!(
+                    "it is not UTF-8 text (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+                "save the file as UTF-8",
+            )
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Parses `text` as if read from `path` (the path names the file in errors and anchors
+    /// relative paths).
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let only_comments = text
+            .lines()
+            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+        if only_comments {
+            return Err(ConfigError::Invalid {
+                path: path.to_path_buf(),
+                problems: vec![Problem {
+                    key: "apps".into(),
+                    message: "the file is empty (or only comments); see deploy.toml.example for every key".into(),
+                }],
+            });
+        }
+        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax::error(text, path, &e))?;
+        validate::config(raw, path)
+    }
+
+    /// The URLs the live routes serve, for people.
+    pub fn live_urls(&self) -> String {
+        let urls: Vec<String> = self.live.iter().map(|r| format!("https://{r}")).collect();
+        urls.join(", ")
+    }
+
+    /// The route `routes.live` names: the app that holds it is the live one.
+    pub fn main_live(&self) -> &Route {
+        &self.live[0]
+    }
+
+    /// The other app of the pair.
+    pub fn other(&self, app: &str) -> &str {
+        if app == self.blue {
+            &self.green
+        } else {
+            &self.blue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The smallest valid file; the tests of every stage vary it.
+    pub(super) const MINIMAL: &str = r#"
+[apps]
+blue = "sinatra_a"
+green = "sinatra_b"
+
+[routes]
+domain = "de.a9sapp.eu"
+live = "sinatralive"
+staging = "sinatrastaging"
+"#;
+
+    pub(super) fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(text, Path::new("deploy.toml"))
+    }
+
+    fn problems(text: &str) -> Vec<Problem> {
+        match parse(text) {
+            Err(ConfigError::Invalid { problems, .. }) => problems,
+            other => panic!("expected validation problems, got {other:?}"),
+        }
+    }
+
+    /// The keys of the problems `text` has, in the order reported.
+    pub(super) fn keys(text: &str) -> Vec<String> {
+        problems(text).into_iter().map(|p| p.key).collect()
+    }
+
+    #[test]
+    fn empty_file() {
+        assert_eq!(keys("  \n"), ["apps"]);
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        use crate::config::validate::is_dns_label;
+
+        /// Lines built from the file's own vocabulary, so that the parser gets past the
+        /// TOML syntax into validation more often than random text would.
+        fn line() -> impl Strategy<Value = String> {
+            let key = prop::sample::select(vec![
+                "blue",
+                "green",
+                "domain",
+                "live",
+                "staging",
+                "path",
+                "host",
+                "manifest",
+                "vars-files",
+                "vars",
+                "args",
+                "timeout",
+                "enabled",
+                "url",
+                "expect-status",
+                "expect-body",
+                "interval",
+                "command",
+                "old",
+                "org",
+                "space",
+                "settle",
+                "stale-after",
+                "bogus",
+            ]);
+            let value = prop_oneof![
+                "\"[a-z0-9_./ -]{0,12}\"".prop_map(|s| s),
+                (-5i64..100_000).prop_map(|n| n.to_string()),
+                Just("true".to_string()),
+                Just("[\"-i\", \"2\"]".to_string()),
+                Just("{ a = \"b\" }".to_string()),
+                Just("\"0s\"".to_string()),
+                Just("\"1h 30m\"".to_string()),
+                ".{0,6}",
+            ];
+            let table = prop::sample::select(vec![
+                "[apps]",
+                "[routes]",
+                "[[routes.extra]]",
+                "[push]",
+                "[smoke]",
+                "[switch]",
+                "[cf]",
+                "[lock]",
+                "[",
+                "[apps.x]",
+            ]);
+            prop_oneof![
+                3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
+                1 => table.prop_map(str::to_string),
+                1 => ".{0,20}",
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            #[test]
+            fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+                let _ = Config::parse(&text, Path::new("deploy.toml"));
+            }
+
+            #[test]
+            fn config_shaped_text_never_panics(lines in prop::collection::vec(line(), 0..30)) {
+                let text = lines.join("\n");
+                match Config::parse(&text, Path::new("deploy.toml")) {
+                    Ok(c) => prop_assert!(c.blue != c.green),
+                    Err(ConfigError::Syntax { line, column, .. }) => {
+                        prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                        prop_assert!(column >= 1);
+                    }
+                    Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn valid_configs_with_random_names_parse_or_name_the_key(
+                blue in "[a-z_]{0,8}",
+                live in "[a-zA-Z0-9_-]{0,70}",
+                path in "[/a-z ?]{0,6}",
+            ) {
+                let text = format!(
+                    "[apps]\nblue = \"{blue}\"\ngreen = \"g\"\n[routes]\ndomain = \"d.com\"\nlive = \"{live}\"\nstaging = \"s\"\npath = \"{path}\"\n"
+                );
+                match Config::parse(&text, Path::new("deploy.toml")) {
+                    Ok(c) => {
+                        prop_assert!(is_dns_label(&c.main_live().host));
+                        prop_assert!(c.main_live().path.as_deref().is_none_or(|p| p.starts_with('/')));
+                    }
+                    Err(ConfigError::Invalid { problems, .. }) => {
+                        prop_assert!(problems.iter().all(|p| ["apps.blue", "apps.green", "routes.live", "routes.staging", "routes.path"].contains(&p.key.as_str())));
+                    }
+                    Err(e) => prop_assert!(false, "unexpected {e}"),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,611 @@
+//! The validation stage: [`config`] turns the [`RawConfig`] serde read into a [`Config`],
+//! one function per section, checking everything that needs more than a type (DNS labels,
+//! paths, durations, forbidden push flags).
+//!
+//! Every section is checked even after a problem, so that the user sees all of them at
+//! once. They are listed in the order found: section by section as [`config`] calls them,
+//! and within a section in the order its function checks; tests assert that order.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
+use super::{
+    CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke,
+    DEFAULT_CF_TIMEOUT, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER, DEFAULT_PUSH_TIMEOUT,
+    DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+};
+use crate::route::Route;
+
+/// Push flags that would put routes on the new version behind the tool's back.
+const ROUTE_FLAGS: &[&str] = &[
+    "-n",
+    "--hostname",
+    "-d",
+    "--domain",
+    "--route-path",
+    "--no-route",
+    "--random-route",
+    "--no-hostname",
+];
+
+/// The problems found so far, in the order found; shared by every section's check.
+#[derive(Debug, Default)]
+struct Problems(Vec<Problem>);
+
+impl Problems {
+    fn add(&mut self, key: &str, message: String) {
+        self.0.push(Problem {
+            key: key.to_string(),
+            message,
+        });
+    }
+}
+
+/// `raw`, read from `path`, as a [`Config`], or every problem it has. Relative paths in
+/// the file are anchored at `path`'s directory.
+pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+    let mut problems = Problems::default();
+    let base = path.parent().unwrap_or(Path::new(""));
+
+    let Apps { blue, green } = apps(raw.apps, &mut problems);
+    let Routes { live, staging } = routes(raw.routes, &mut problems);
+    let push = push(raw.push, base, &mut problems);
+    let smoke = smoke(raw.smoke, &staging, &mut problems);
+    let cf = cf(raw.cf, &mut problems);
+    let lock = lock(raw.lock, &mut problems);
+    // Here rather than in `cf` only to keep the order problems have always been listed
+    // in: cf.space came after the [lock] keys.
+    space_needs_org(&cf, &mut problems);
+    let old_app = switch(raw.switch);
+
+    if !problems.0.is_empty() {
+        return Err(ConfigError::Invalid {
+            path: path.to_path_buf(),
+            problems: problems.0,
+        });
+    }
+    Ok(Config {
+        path: path.to_path_buf(),
+        blue,
+        green,
+        live,
+        staging,
+        push,
+        smoke,
+        old_app,
+        cf,
+        lock,
+    })
+}
+
+/// `[apps]`, names trimmed.
+struct Apps {
+    blue: String,
+    green: String,
+}
+
+fn apps(raw: RawApps, problems: &mut Problems) -> Apps {
+    let blue = raw.blue.trim().to_string();
+    let green = raw.green.trim().to_string();
+    if blue.is_empty() {
+        problems.add("apps.blue", "must name a CF app".into());
+    }
+    if green.is_empty() {
+        problems.add("apps.green", "must name a CF app".into());
+    }
+    if !blue.is_empty() && blue == green {
+        problems.add(
+            "apps.green",
+            format!("is the same app as apps.blue ({blue}); the pair needs two apps"),
+        );
+    }
+    Apps { blue, green }
+}
+
+/// `[routes]`: the live routes (main one first, then the extra ones) and the staging route.
+struct Routes {
+    live: Vec<Route>,
+    staging: Route,
+}
+
+fn routes(raw: RawRoutes, problems: &mut Problems) -> Routes {
+    check_domain("routes.domain", &raw.domain, problems);
+    check_host("routes.live", &raw.live, problems);
+    check_host("routes.staging", &raw.staging, problems);
+    if let Some(p) = &raw.path {
+        check_path("routes.path", p, problems);
+    }
+    if raw.live.eq_ignore_ascii_case(&raw.staging) {
+        problems.add(
+            "routes.staging",
+            format!(
+                "is the same hostname as routes.live ({}); the new version must be checked on a route of its own",
+                raw.live
+            ),
+        );
+    }
+    let main_live = Route::new(&raw.live, &raw.domain, raw.path.as_deref());
+    let staging = Route::new(&raw.staging, &raw.domain, raw.path.as_deref());
+    let mut live = vec![main_live];
+    for (i, extra) in raw.extra.iter().enumerate() {
+        let key = format!("routes.extra[{i}]");
+        check_host(&format!("{key}.host"), &extra.host, problems);
+        check_domain(&format!("{key}.domain"), &extra.domain, problems);
+        if let Some(p) = &extra.path {
+            check_path(&format!("{key}.path"), p, problems);
+        }
+        let route = Route::new(&extra.host, &extra.domain, extra.path.as_deref());
+        if route == staging {
+            problems.add(
+                &key,
+                format!(
+                    "is the staging route ({route}); a live route cannot also be the staging route"
+                ),
+            );
+        } else if live.contains(&route) {
+            problems.add(&key, format!("repeats the live route {route}"));
+        }
+        live.push(route);
+    }
+    Routes { live, staging }
+}
+
+/// `[push]`, with its paths anchored at `base`, the directory of the file.
+fn push(raw: RawPush, base: &Path, problems: &mut Problems) -> Push {
+    let timeout = duration(
+        "push.timeout",
+        raw.timeout.as_deref(),
+        DEFAULT_PUSH_TIMEOUT,
+        problems,
+    );
+    for (i, arg) in raw.args.iter().enumerate() {
+        let flag = arg.split('=').next().unwrap_or(arg);
+        if ROUTE_FLAGS.contains(&flag) {
+            problems.add(
+                &format!("push.args[{i}]"),
+                format!(
+                    "`{arg}` is not allowed: the tool pushes with --no-route and maps the routes itself, after the new version passed its check (cf v7+ also removed push's -n/-d/--hostname)"
+                ),
+            );
+        }
+    }
+    let mut vars = BTreeMap::new();
+    for (k, v) in &raw.vars {
+        let value = match v {
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                problems.add(
+                    &format!("push.vars.{k}"),
+                    format!(
+                        "must be a string, number or boolean, not {}",
+                        other.type_str()
+                    ),
+                );
+                continue;
+            }
+        };
+        vars.insert(k.clone(), value);
+    }
+    let resolve = |s: &str| resolve_path(base, s);
+    Push {
+        path: raw.path.as_deref().map(resolve),
+        manifest: raw.manifest.as_deref().map(resolve),
+        vars_files: raw.vars_files.iter().map(|s| resolve(s)).collect(),
+        vars,
+        args: raw.args,
+        timeout,
+    }
+}
+
+/// `[smoke]`; without `smoke.url`, the URL is `smoke.path` on the `staging` route.
+fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
+    let smoke_path = raw.path.unwrap_or_else(|| "/".into());
+    if !smoke_path.starts_with('/') {
+        problems.add("smoke.path", format!("`{smoke_path}` must start with /"));
+    }
+    let url = match raw.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                problems.add(
+                    "smoke.url",
+                    format!("`{u}` must start with http:// or https://"),
+                );
+            }
+            u.to_string()
+        }
+        None => {
+            let base_url = format!("https://{staging}");
+            let base_url = base_url.trim_end_matches('/');
+            format!("{base_url}{smoke_path}")
+        }
+    };
+    let expect_status = raw.expect_status.unwrap_or(200);
+    if !(100..=599).contains(&expect_status) {
+        problems.add(
+            "smoke.expect-status",
+            format!("{expect_status} is not an HTTP status (100-599)"),
+        );
+    }
+    Smoke {
+        enabled: raw.enabled.unwrap_or(true),
+        url,
+        expect_status,
+        expect_body: raw.expect_body.filter(|b| !b.is_empty()),
+        timeout: duration(
+            "smoke.timeout",
+            raw.timeout.as_deref(),
+            DEFAULT_SMOKE_TIMEOUT,
+            problems,
+        ),
+        interval: duration(
+            "smoke.interval",
+            raw.interval.as_deref(),
+            DEFAULT_SMOKE_INTERVAL,
+            problems,
+        ),
+        command: raw.command,
+    }
+}
+
+/// `[cf]`, blank org and space taken as unset. See also [`space_needs_org`].
+fn cf(raw: RawCf, problems: &mut Problems) -> CfSettings {
+    let nonempty = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    CfSettings {
+        org: nonempty(raw.org),
+        space: nonempty(raw.space),
+        timeout: duration(
+            "cf.timeout",
+            raw.timeout.as_deref(),
+            DEFAULT_CF_TIMEOUT,
+            problems,
+        ),
+    }
+}
+
+/// A space names nothing without its org.
+fn space_needs_org(cf: &CfSettings, problems: &mut Problems) {
+    if cf.space.is_some() && cf.org.is_none() {
+        problems.add(
+            "cf.space",
+            "is set without cf.org; set both or neither".into(),
+        );
+    }
+}
+
+fn lock(raw: RawLock, problems: &mut Problems) -> LockSettings {
+    LockSettings {
+        enabled: raw.enabled.unwrap_or(true),
+        stale_after: duration(
+            "lock.stale-after",
+            raw.stale_after.as_deref(),
+            DEFAULT_LOCK_STALE_AFTER,
+            problems,
+        ),
+        settle: duration(
+            "lock.settle",
+            raw.settle.as_deref(),
+            DEFAULT_LOCK_SETTLE,
+            problems,
+        ),
+    }
+}
+
+/// `[switch]`: nothing to check beyond the type serde already checked.
+fn switch(raw: RawSwitch) -> OldApp {
+    raw.old.unwrap_or(OldApp::Stop)
+}
+
+fn resolve_path(base: &Path, s: &str) -> PathBuf {
+    let p = Path::new(s);
+    if p.is_absolute() || base.as_os_str().is_empty() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// `value` as a duration ("90s", "1h 30m"), or `default` when the key is absent (or,
+/// with a problem, when it is not a duration longer than zero).
+fn duration(
+    key: &str,
+    value: Option<&str>,
+    default: Duration,
+    problems: &mut Problems,
+) -> Duration {
+    let Some(v) = value else { return default };
+    match humantime::parse_duration(v.trim()) {
+        Ok(d) if d.is_zero() => {
+            problems.add(key, format!("`{v}` must be longer than zero"));
+            default
+        }
+        Ok(d) => d,
+        Err(e) => {
+            problems.add(
+                key,
+                format!(
+                    "`{v}` is not a duration ({e}); write it like \"90s\", \"2m\" or \"1h 30m\""
+                ),
+            );
+            default
+        }
+    }
+}
+
+pub(super) fn is_dns_label(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn check_host(key: &str, host: &str, problems: &mut Problems) {
+    if !is_dns_label(host) {
+        problems.add(
+            key,
+            format!(
+                "`{host}` is not a valid hostname: use 1-63 letters, digits and hyphens, not starting or ending with a hyphen (no dots, no underscores)"
+            ),
+        );
+    }
+}
+
+fn check_domain(key: &str, domain: &str, problems: &mut Problems) {
+    if domain.len() > 253 || domain.split('.').any(|label| !is_dns_label(label)) {
+        problems.add(
+            key,
+            format!("`{domain}` is not a valid domain: dot-separated labels of letters, digits and hyphens"),
+        );
+    }
+}
+
+fn check_path(key: &str, path: &str, problems: &mut Problems) {
+    if !path.starts_with('/') {
+        problems.add(key, format!("`{path}` must start with /"));
+    } else if path == "/" {
+        problems.add(key, "`/` is the root: leave the key out instead".into());
+    } else if path.ends_with('/') {
+        problems.add(key, format!("`{path}` must not end with /"));
+    } else if path
+        .chars()
+        .any(|c| c.is_whitespace() || c == '?' || c == '#')
+    {
+        problems.add(key, format!("`{path}` must not contain spaces, ? or #"));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+    use std::time::Duration;
+
+    use super::*;
+    use crate::config::tests::{keys, parse, MINIMAL};
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.blue, "sinatra_a");
+        assert_eq!(c.green, "sinatra_b");
+        assert_eq!(
+            c.live,
+            vec![Route::new("sinatralive", "de.a9sapp.eu", None)]
+        );
+        assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu");
+        assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/");
+        assert!(c.smoke.enabled);
+        assert_eq!(c.smoke.expect_status, 200);
+        assert_eq!(c.smoke.timeout, Duration::from_secs(60));
+        assert_eq!(c.push.timeout, DEFAULT_PUSH_TIMEOUT);
+        assert_eq!(c.cf.timeout, DEFAULT_CF_TIMEOUT);
+        assert_eq!(c.old_app, OldApp::Stop);
+        assert_eq!(c.other("sinatra_a"), "sinatra_b");
+        assert_eq!(c.other("sinatra_b"), "sinatra_a");
+    }
+
+    #[test]
+    fn full_config() {
+        let text = format!(
+            "{MINIMAL}path = \"/api\"\n{}",
+            r#"
+[[routes.extra]]
+host = "www"
+domain = "example.com"
+path = "/shop"
+
+[push]
+path = "app"
+manifest = "manifest.yml"
+vars-files = ["vars/prod.yml"]
+vars = { region = "eu", instances = 2 }
+args = ["-i", "2"]
+timeout = "15m"
+
+[smoke]
+path = "/health"
+expect-status = 204
+expect-body = "ok"
+timeout = "30s"
+interval = "500ms"
+command = ["./check.sh"]
+
+[switch]
+old = "keep"
+
+[cf]
+org = "my-org"
+space = "prod"
+timeout = "90s"
+"#
+        );
+        let c = Config::parse(&text, Path::new("/srv/proj/deploy.toml")).unwrap();
+        assert_eq!(c.live.len(), 2);
+        assert_eq!(c.live[0].url(), "sinatralive.de.a9sapp.eu/api");
+        assert_eq!(c.live[1].url(), "www.example.com/shop");
+        assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu/api");
+        assert_eq!(
+            c.smoke.url,
+            "https://sinatrastaging.de.a9sapp.eu/api/health"
+        );
+        assert_eq!(c.smoke.expect_status, 204);
+        assert_eq!(c.smoke.expect_body.as_deref(), Some("ok"));
+        assert_eq!(c.smoke.interval, Duration::from_millis(500));
+        assert_eq!(c.push.path, Some(PathBuf::from("/srv/proj/app")));
+        assert_eq!(
+            c.push.manifest,
+            Some(PathBuf::from("/srv/proj/manifest.yml"))
+        );
+        assert_eq!(
+            c.push.vars_files,
+            vec![PathBuf::from("/srv/proj/vars/prod.yml")]
+        );
+        assert_eq!(c.push.vars["instances"], "2");
+        assert_eq!(c.push.vars["region"], "eu");
+        assert_eq!(c.old_app, OldApp::Keep);
+        assert_eq!(c.cf.org.as_deref(), Some("my-org"));
+        assert_eq!(c.cf.timeout, Duration::from_secs(90));
+    }
+
+    #[test]
+    fn explicit_smoke_url_wins() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[smoke]\nurl = \"http://127.0.0.1:8080/x\"\npath = \"/ignored\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.smoke.url, "http://127.0.0.1:8080/x");
+    }
+
+    #[test]
+    fn same_app_twice() {
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatra_b", "sinatra_a")),
+            ["apps.green"]
+        );
+    }
+
+    #[test]
+    fn live_equals_staging() {
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatrastaging", "sinatralive")),
+            ["routes.staging"]
+        );
+    }
+
+    #[test]
+    fn invalid_hostnames_and_domains() {
+        let text = MINIMAL
+            .replace("\"sinatralive\"", "\"sinatra_live\"")
+            .replace("\"sinatrastaging\"", "\"-staging\"")
+            .replace("de.a9sapp.eu", "de..eu");
+        assert_eq!(
+            keys(&text),
+            ["routes.domain", "routes.live", "routes.staging"]
+        );
+        let long = "a".repeat(64);
+        assert_eq!(
+            keys(&MINIMAL.replace("sinatralive", &long)),
+            ["routes.live"]
+        );
+    }
+
+    #[test]
+    fn paths_must_start_with_slash() {
+        assert_eq!(keys(&format!("{MINIMAL}path = \"api\"\n")), ["routes.path"]);
+        assert_eq!(keys(&format!("{MINIMAL}path = \"/\"\n")), ["routes.path"]);
+        assert_eq!(
+            keys(&format!("{MINIMAL}path = \"/a b\"\n")),
+            ["routes.path"]
+        );
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[smoke]\npath = \"health\"\n")),
+            ["smoke.path"]
+        );
+        let extra = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"www\"\ndomain = \"x.com\"\npath = \"shop\"\n"
+        );
+        assert_eq!(keys(&extra), ["routes.extra[0].path"]);
+    }
+
+    #[test]
+    fn bad_durations() {
+        let text = format!("{MINIMAL}\n[push]\ntimeout = \"soon\"\n[smoke]\ntimeout = \"0s\"\ninterval = \"5 parsecs\"\n[cf]\ntimeout = \"\"\n");
+        assert_eq!(
+            keys(&text),
+            [
+                "push.timeout",
+                "smoke.timeout",
+                "smoke.interval",
+                "cf.timeout"
+            ]
+        );
+    }
+
+    #[test]
+    fn route_flags_in_push_args_are_refused() {
+        let text = format!("{MINIMAL}\n[push]\nargs = [\"-i\", \"2\", \"-n\", \"x\", \"--hostname=y\", \"--no-route\", \"--random-route\", \"-d\", \"--route-path\"]\n");
+        assert_eq!(
+            keys(&text),
+            [
+                "push.args[2]",
+                "push.args[4]",
+                "push.args[5]",
+                "push.args[6]",
+                "push.args[7]",
+                "push.args[8]"
+            ]
+        );
+    }
+
+    #[test]
+    fn extra_route_repeating_live_or_staging() {
+        let dup = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"de.a9sapp.eu\"\n"
+        );
+        assert_eq!(keys(&dup), ["routes.extra[0]"]);
+        let stg = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatrastaging\"\ndomain = \"de.a9sapp.eu\"\n"
+        );
+        assert_eq!(keys(&stg), ["routes.extra[0]"]);
+        // Same host on another domain is a different route.
+        let other = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"sinatralive\"\ndomain = \"example.com\"\n"
+        );
+        assert!(parse(&other).is_ok());
+    }
+
+    #[test]
+    fn bad_status_and_url() {
+        let text = format!("{MINIMAL}\n[smoke]\nexpect-status = 42\nurl = \"ftp://x\"\n");
+        assert_eq!(keys(&text), ["smoke.url", "smoke.expect-status"]);
+    }
+
+    #[test]
+    fn vars_must_be_scalars() {
+        let text = format!("{MINIMAL}\n[push]\nvars = {{ list = [1, 2] }}\n");
+        assert_eq!(keys(&text), ["push.vars.list"]);
+    }
+
+    #[test]
+    fn space_without_org() {
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[cf]\nspace = \"prod\"\n")),
+            ["cf.space"]
+        );
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = MINIMAL
+            .replace("sinatra_b", "sinatra_a")
+            .replace("sinatralive", "bad_host");
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(err.starts_with("deploy.toml has 2 problems:"), "{err}");
+        assert!(err.contains("apps.green"), "{err}");
+        assert!(err.contains("routes.live"), "{err}");
+    }
+}
