@@ -99,13 +99,6 @@ impl Error {
     }
 }
 
-// Until the configuration's errors carry their hints as data, their Display holds them.
-impl Hint for ConfigError {
-    fn hint(&self) -> Option<String> {
-        None
-    }
-}
-
 impl Hint for Error {
     fn hint(&self) -> Option<String> {
         match self {

@@ -28,7 +28,7 @@ use raw::RawConfig;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     /// The file could not be read, or is not UTF-8.
-    #[error("cannot read the configuration {}: {reason}\n  hint: {hint}", path.display())]
+    #[error("cannot read the configuration {}: {reason}", path.display())]
     Read {
         path: PathBuf,
         reason: String,
@@ -36,7 +36,7 @@ pub enum ConfigError {
     },
     /// Not TOML, or not the shape of `deploy.toml`: an unknown key, a missing one, a
     /// wrong type. The first such error only.
-    #[error("{}:{line}:{column}: {message}\n  hint: deploy.toml.example shows every key and its type", path.display())]
+    #[error("{}:{line}:{column}: {message}", path.display())]
     Syntax {
         path: PathBuf,
         line: usize,
@@ -49,6 +49,19 @@ pub enum ConfigError {
         path: PathBuf,
         problems: Vec<Problem>,
     },
+}
+
+impl crate::error::Hint for ConfigError {
+    fn hint(&self) -> Option<String> {
+        match self {
+            ConfigError::Read { hint, .. } => Some(hint.clone()),
+            ConfigError::Syntax { .. } => {
+                Some("deploy.toml.example shows every key and its type".into())
+            }
+            // Each problem says what is wrong with its key.
+            ConfigError::Invalid { .. } => None,
+        }
+    }
 }
 
 /// One invalid value, named by its dotted key (`routes.live`).
