@@ -186,15 +186,12 @@ mod tests {
     use std::sync::Mutex;
 
     fn sh(script: &str, timeout: Duration) -> (Result<Output, ChildError>, Vec<String>) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("cf");
-        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        // `sh -c`, not a script file of its own: exec'ing a file just written fails with
+        // "Text file busy" when another test's thread forks while it is still open.
         let lines = Mutex::new(Vec::new());
         let r = run(
-            path.to_str().unwrap(),
-            &[],
+            "sh",
+            &["-c".to_string(), script.to_string()],
             &[("LC_ALL", "C")],
             timeout,
             &|| false,

@@ -157,3 +157,6 @@ fn annotate(
     ctx.cf.annotate(&guid, values)?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

@@ -101,17 +101,28 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
     steps
 }
 
-/// Without an observed state, whether to finish the switch: once an unmap of a live
-/// route from the previous app was attempted (it may have taken effect), finishing is
-/// the only direction that cannot leave the route without an app.
+/// Without an observed state, whether to finish the switch, by the rule of
+/// [`complete_forward`] applied to what may have taken effect: once an unmap of a live
+/// route from the previous app was attempted, or on a first deploy once a live route
+/// was mapped to the new app (which passed its check, and is then the only app that may
+/// serve it), finishing is the only direction that cannot leave a served route without
+/// an app.
 pub fn blind_forward(plan: &Plan, failed_index: usize) -> bool {
-    plan.steps[..=failed_index]
-        .iter()
-        .any(|s| is_unmap_from_previous(plan, s))
+    let attempted = &plan.steps[..=failed_index];
+    match &plan.previous {
+        Some(_) => attempted.iter().any(|s| is_unmap_from_previous(plan, s)),
+        None => attempted.iter().any(|s| {
+            matches!(s, Step::MapRoute { app, role: RouteRole::Live, .. } if *app == plan.target)
+        }),
+    }
 }
 
-/// When cf cannot even report the apps' state: every command the deploy attempted may
-/// have taken effect, so undo (or finish) all of them. Map and unmap are idempotent.
+/// When cf cannot even report the apps' state. Forward: the steps before the failed one
+/// succeeded, so finishing is the failed step again and the rest of the plan's cf
+/// commands — not the earlier ones, which can no longer succeed once the previous app
+/// is deleted (records are left out, as in any recovery). Back: every command the deploy
+/// attempted may have taken effect, so undo all of them. Map, unmap, stop and `delete
+/// -f` are idempotent.
 pub fn blind_recovery_steps(
     config: &Config,
     plan: &Plan,
@@ -124,26 +135,20 @@ pub fn blind_recovery_steps(
     let target = &plan.target;
     let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging));
     if forward {
-        steps.extend(
-            config
-                .live
-                .iter()
-                .map(|r| Step::map_route(target, r, RouteRole::Live)),
-        );
-        steps.extend(
-            plan.steps
-                .iter()
-                .filter(|s| is_unmap_from_previous(plan, s))
-                .cloned(),
-        );
-        steps.push(Step::unmap_route(
-            target,
-            &config.staging,
-            RouteRole::Staging,
-        ));
-        // Stop and delete are idempotent too: `cf delete -f` of a missing app exits 0.
-        steps.extend(plan.retire_step());
-        return steps;
+        return plan.steps[failed_index..]
+            .iter()
+            .filter(|s| {
+                matches!(
+                    s,
+                    Step::MapRoute { .. }
+                        | Step::UnmapRoute { .. }
+                        | Step::Start { .. }
+                        | Step::Stop { .. }
+                        | Step::Delete { .. }
+                )
+            })
+            .cloned()
+            .collect();
     }
     if let Some(old) = &plan.previous {
         steps.push(Step::Start { app: old.clone() });
@@ -318,6 +323,29 @@ mod tests {
                 "cf unmap-route b example.com --hostname live",
                 "cf unmap-route b example.com --hostname stg",
                 "cf stop b",
+            ]
+        );
+    }
+
+    #[test]
+    fn blind_forward_finishes_from_the_failed_step() {
+        let c = config("[switch]\nold = \"delete\"\n");
+        let before = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let delete = index_of(&plan, |s| matches!(s, Step::Delete { .. }));
+        assert!(blind_forward(&plan, delete));
+        // The unmaps before the delete succeeded; repeating them on a deleted app fails.
+        assert_eq!(
+            commands(&blind_recovery_steps(&c, &plan, delete, true)),
+            ["cf delete a -f"]
+        );
+        let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
+        assert_eq!(
+            commands(&blind_recovery_steps(&c, &plan, unmap_old, true)),
+            [
+                "cf unmap-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname stg",
+                "cf delete a -f",
             ]
         );
     }

@@ -1,0 +1,356 @@
+//! The executor and recovery against the in-memory cf: whole deploys and rollbacks,
+//! faults at every step, in milliseconds. The bash fake serves the end-to-end tests.
+
+use crate::cf::memory::MemoryCf;
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::Error;
+use crate::metadata;
+use crate::ops::{self, SwitchOptions};
+use crate::plan::fixtures::config;
+use crate::plan::Kind;
+use crate::report::Recorder;
+
+const LIVE: &str = "live.example.com";
+const STAGING: &str = "stg.example.com";
+/// No HTTP check (the smoke module tests its own), no wait for the lock.
+const QUICK: &str = "[smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n";
+
+/// `a` is live, `b` stopped: the usual state before a deploy.
+fn blue_live() -> MemoryCf {
+    MemoryCf::new().app("a", true, &[LIVE]).app("b", false, &[])
+}
+
+/// `b` is live with the newer checked version, `a` holds the previous one, stopped: the
+/// state a rollback starts from.
+fn green_live_after_a_deploy() -> MemoryCf {
+    let (old, new) = ("2026-11-01T10:00:00Z ci", "2026-11-02T10:00:00Z ci");
+    MemoryCf::new()
+        .app("a", false, &[])
+        .app("b", true, &[LIVE])
+        .annotate("a", metadata::DEPLOY, old)
+        .annotate("a", metadata::CHECKED, old)
+        .annotate("b", metadata::DEPLOY, new)
+        .annotate("b", metadata::CHECKED, new)
+}
+
+fn run(cf: &MemoryCf, config: &Config, kind: Kind) -> (Result<(), Error>, Recorder) {
+    let events = Recorder::default();
+    let result = {
+        let ctx = Context::new(config, cf, &events, "tester@host pid 1");
+        let options = SwitchOptions::default();
+        match kind {
+            Kind::Deploy => ops::deploy::deploy(&ctx, options),
+            Kind::Rollback => ops::rollback::rollback(&ctx, options),
+        }
+    };
+    (result, events)
+}
+
+#[test]
+fn a_later_deploy_runs_the_guide_order_and_says_so() {
+    let cf = blue_live();
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    assert_eq!(
+        cf.mutations(),
+        [
+            "cf push b --no-route",
+            "cf map-route b example.com --hostname stg",
+            "cf map-route b example.com --hostname live",
+            "cf unmap-route a example.com --hostname live",
+            "cf unmap-route b example.com --hostname stg",
+            "cf stop a",
+        ]
+    );
+    let lines = events.lines();
+    assert_eq!(lines[0], "ok read the current state");
+    assert_eq!(lines[2], "ok take the deploy lock");
+    assert_eq!(lines[3], "plan: deploy to b from Some(\"a\")");
+    assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+    assert!(cf.annotation("b", metadata::CHECKED).is_some());
+    assert_eq!(cf.annotation("a", metadata::LOCK), None);
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_failed_push_restores_and_shows_the_logs() {
+    let cf = blue_live().logs("b", "ERR boom at startup").fail("push:1");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    let Err(Error::DeployFailed {
+        live, logs, hint, ..
+    }) = result
+    else {
+        panic!("{result:?}")
+    };
+    assert_eq!(live, "a still serves the live route, and b is stopped.");
+    assert!(logs.unwrap().contains("ERR boom at startup"));
+    assert_eq!(
+        hint.as_deref(),
+        Some("fix what cf reported above, then run `cf-bluegreen deploy` again")
+    );
+    assert!(events.lines().contains(&"recovery: restore".to_string()));
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.started("a"), Some(true));
+}
+
+#[test]
+fn an_unmap_from_the_old_app_that_took_effect_completes_the_switch() {
+    let cf = blue_live().fail("unmap-route:1:after");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    let lines = events.lines();
+    assert!(
+        lines.contains(&"recovery: forward".to_string()),
+        "{lines:?}"
+    );
+    assert!(lines
+        .iter()
+        .any(|l| l.starts_with("switch completed after: unmap live route")));
+    assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+    assert_eq!(cf.started("a"), Some(false));
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn without_cf_state_recovery_undoes_what_was_attempted() {
+    // The live map fails; then cf cannot report the apps any more. Nine `app` calls
+    // come before: both apps and their GUIDs, twice (before and after the lock), and
+    // the look after the push; the tenth is the recovery's.
+    let cf = blue_live().fail("map-route:2").fail_reads_from(10);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    assert!(
+        matches!(result, Err(Error::DeployFailed { .. })),
+        "{result:?}"
+    );
+    assert!(events
+        .lines()
+        .contains(&"recovery: restore, blind".to_string()));
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.started("b"), Some(false));
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_failed_recovery_is_unsafe_and_names_the_commands() {
+    let cf = blue_live().fail("map-route:2,unmap-route:1");
+    let (result, _) = run(&cf, &config(QUICK), Kind::Deploy);
+    let Err(e @ Error::Unsafe { .. }) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.exit_code(), crate::error::EXIT_UNSAFE);
+    assert!(e
+        .to_string()
+        .ends_with("    cf unmap-route b example.com --hostname stg\n    cf stop b"));
+    // The lock is kept for a human.
+    assert!(cf.annotation("a", metadata::LOCK).is_some());
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_failed_record_is_a_warning_not_a_failure() {
+    // Six `curl` calls come before the first record: both apps' annotations, the lock
+    // and its read-back, both apps' annotations again after the lock.
+    let cf = blue_live().fail_from("curl", 7);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    assert!(events
+        .lines()
+        .iter()
+        .any(|l| l.starts_with("warning: could not record cf-bluegreen/")));
+    assert_eq!(cf.routes("b"), [LIVE]);
+}
+
+#[test]
+fn a_rollback_keeps_the_target_as_it_was_when_it_fails() {
+    let cf = green_live_after_a_deploy().fail("map-route:2");
+    let (result, _) = run(
+        &cf,
+        &config(&format!("{QUICK}[switch]\nold = \"keep\"\n")),
+        Kind::Rollback,
+    );
+    let Err(Error::DeployFailed { live, .. }) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(live, "b still serves the live route, and a is as it was.");
+    assert_eq!(cf.started("a"), Some(false));
+    cf.assert_always_served(LIVE);
+}
+
+/// The fault points of a clean run (from the first live map on, or all): `COMMAND:N` for
+/// each mutating call, N counting that command's calls in the run, as the fakes count
+/// them. With the number of `app` reads made up to each, to blind the recovery after it.
+fn fault_points(cf: &MemoryCf, from_live_switch: bool) -> Vec<(String, u32)> {
+    let calls = cf.calls();
+    let first_live_map = calls
+        .iter()
+        .position(|c| c.argv[0] == "map-route" && c.argv.contains(&"live".to_string()))
+        .expect("a live map");
+    let skip = if from_live_switch { first_live_map } else { 0 };
+    let mut points = Vec::new();
+    for (i, call) in calls.iter().enumerate().skip(skip) {
+        if call.changes_apps() {
+            let n = calls[..=i]
+                .iter()
+                .filter(|c| c.argv[0] == call.argv[0])
+                .count();
+            let reads = calls[..=i].iter().filter(|c| c.argv[0] == "app").count() as u32;
+            points.push((format!("{}:{n}", call.argv[0]), reads));
+        }
+    }
+    points
+}
+
+/// Every command × every `switch.old` × every failure from the live switch on (failing
+/// with and without effect, hanging, and each of those with cf unable to report the
+/// state afterwards, so that the recovery is blind): a rollback never deletes, the
+/// previous app ends as `Retire` says, and the summary says what happened.
+#[test]
+fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
+    let mut cases = 0;
+    for kind in [Kind::Deploy, Kind::Rollback] {
+        let scenario = match kind {
+            Kind::Deploy => blue_live,
+            Kind::Rollback => green_live_after_a_deploy,
+        };
+        let (target, old) = match kind {
+            Kind::Deploy => ("b", "a"),
+            Kind::Rollback => ("a", "b"),
+        };
+        for policy in ["stop", "keep", "delete"] {
+            let config = config(&format!("{QUICK}[switch]\nold = \"{policy}\"\n"));
+            let clean = scenario();
+            run(&clean, &config, kind).0.unwrap();
+            let points = fault_points(&clean, true);
+            assert!(points.len() >= 3, "{points:?}");
+            for (point, reads) in &points {
+                for mode in ["", ":after", ":hang"] {
+                    for blind in [false, true] {
+                        cases += 1;
+                        let case =
+                            format!("{} old={policy} {point}{mode} blind={blind}", kind.name());
+                        let mut cf = scenario().fail(&format!("{point}{mode}"));
+                        if blind {
+                            cf = cf.fail_reads_from(reads + 1);
+                        }
+                        let (result, events) = run(&cf, &config, kind);
+                        cf.assert_always_served(LIVE);
+                        let deletes: Vec<String> = cf
+                            .mutations()
+                            .into_iter()
+                            .filter(|m| m.starts_with("cf delete"))
+                            .collect();
+                        if kind == Kind::Rollback || policy != "delete" {
+                            assert_eq!(deletes, Vec::<String>::new(), "{case}");
+                        }
+                        match result {
+                            Ok(()) => {
+                                let (words, state) = match (policy, kind) {
+                                    ("keep", _) => ("kept running, without routes", Some(true)),
+                                    ("delete", Kind::Deploy) => ("deleted", None),
+                                    _ => ("stopped", Some(false)),
+                                };
+                                assert_eq!(
+                                    events.summary().as_deref(),
+                                    Some(format!("summary: {target} live; {old} {words}").as_str()),
+                                    "{case}: {:?}",
+                                    events.lines()
+                                );
+                                assert_eq!(cf.started(old), state, "{case}: {old}");
+                                assert_eq!(cf.routes(target), [LIVE], "{case}");
+                                assert_eq!(cf.started(target), Some(true), "{case}");
+                            }
+                            Err(Error::DeployFailed { .. }) => {
+                                assert_eq!(cf.routes(old), [LIVE], "{case}");
+                                assert_eq!(cf.started(old), Some(true), "{case}");
+                                assert_eq!(events.summary(), None, "{case}");
+                            }
+                            Err(e) => panic!("{case}: {e}\n{:?}", events.lines()),
+                        }
+                        assert!(
+                            !cf.routes(target).iter().any(|r| r == STAGING),
+                            "{case}: staging left on {target}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(cases >= 100, "{cases} cases");
+}
+
+/// The fault matrix of tests/matrix.rs in milliseconds, with blind recoveries added:
+/// every mutating call of a first deploy, a later deploy and a rollback fails (with and
+/// without effect, or hangs), with or without cf able to report the state afterwards.
+/// The live route never loses its last started app, a failure leaves the previous app
+/// live, and a plain deploy afterwards converges.
+#[test]
+fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
+    let scenarios: [(&str, Kind, fn() -> MemoryCf); 3] = [
+        ("first deploy", Kind::Deploy, MemoryCf::new),
+        ("later deploy", Kind::Deploy, blue_live),
+        ("rollback", Kind::Rollback, green_live_after_a_deploy),
+    ];
+    let config = config(QUICK);
+    let mut cases = 0;
+    for (name, kind, scenario) in scenarios {
+        let clean = scenario();
+        run(&clean, &config, kind).0.unwrap();
+        for (point, reads) in fault_points(&clean, false) {
+            for mode in ["", ":after", ":hang"] {
+                for blind in [false, true] {
+                    cases += 1;
+                    let case = format!("{name} {point}{mode} blind={blind}");
+                    let mut cf = scenario().fail(&format!("{point}{mode}"));
+                    if blind {
+                        cf = cf.fail_reads_from(reads + 1);
+                    }
+                    let live_before = ["a", "b"]
+                        .into_iter()
+                        .find(|a| cf.routes(a).iter().any(|r| r == LIVE));
+                    let (result, events) = run(&cf, &config, kind);
+                    cf.assert_always_served(LIVE);
+                    let code = result.as_ref().err().map_or(0, Error::exit_code);
+                    assert!([0, 1, 3].contains(&code), "{case}: exit {code}");
+                    if let (1, Some(live)) = (code, live_before) {
+                        assert_eq!(cf.routes(live), [LIVE], "{case}: {:?}", events.lines());
+                        assert_eq!(cf.started(live), Some(true), "{case}");
+                    }
+                    // The next run: no faults, and after exit 3 the kept lock is broken.
+                    cf.next_run("");
+                    let events = Recorder::default();
+                    let options = SwitchOptions {
+                        force_unlock: code == 3,
+                        ..SwitchOptions::default()
+                    };
+                    let next = {
+                        let ctx = Context::new(&config, &cf, &events, "tester@host pid 2");
+                        ops::deploy::deploy(&ctx, options)
+                    };
+                    assert!(next.is_ok(), "{case}: the next deploy: {next:?}");
+                    cf.assert_always_served(LIVE);
+                    let holders: Vec<&str> = ["a", "b"]
+                        .into_iter()
+                        .filter(|a| cf.routes(a).iter().any(|r| r == LIVE))
+                        .collect();
+                    let [live] = holders[..] else {
+                        panic!("{case}: live on {holders:?}")
+                    };
+                    let other = if live == "a" { "b" } else { "a" };
+                    assert_eq!(cf.routes(live), [LIVE], "{case}");
+                    assert_eq!(cf.started(live), Some(true), "{case}");
+                    assert!(
+                        cf.routes(other).is_empty(),
+                        "{case}: {other} {:?}",
+                        cf.routes(other)
+                    );
+                    assert_ne!(cf.started(other), Some(true), "{case}: {other} runs");
+                    for app in ["a", "b"] {
+                        assert_eq!(cf.annotation(app, metadata::LOCK), None, "{case}: lock");
+                    }
+                }
+            }
+        }
+    }
+    assert!(cases >= 90, "{cases} cases");
+}
