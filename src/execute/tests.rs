@@ -279,6 +279,9 @@ fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
     assert!(cases >= 100, "{cases} cases");
 }
 
+/// A named starting state and the command to run from it.
+type Scenario = (&'static str, Kind, fn() -> MemoryCf);
+
 /// The fault matrix of tests/matrix.rs in milliseconds, with blind recoveries added:
 /// every mutating call of a first deploy, a later deploy and a rollback fails (with and
 /// without effect, or hangs), with or without cf able to report the state afterwards.
@@ -286,7 +289,7 @@ fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
 /// live, and a plain deploy afterwards converges.
 #[test]
 fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
-    let scenarios: [(&str, Kind, fn() -> MemoryCf); 3] = [
+    let scenarios: [Scenario; 3] = [
         ("first deploy", Kind::Deploy, MemoryCf::new),
         ("later deploy", Kind::Deploy, blue_live),
         ("rollback", Kind::Rollback, green_live_after_a_deploy),
