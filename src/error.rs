@@ -1,10 +1,11 @@
 //! The errors that end a command, and the one place that maps them to exit codes.
 //!
 //! An error's `Display` says what failed; what to do about it is data, given by
-//! [`Hint`], so that each renderer (the terminal, JSON) places it where it belongs.
+//! [`Hint`](crate::hint::Hint), so that each renderer (the terminal, JSON) places it where it belongs.
 
 use crate::cf::{CfCommand, CfError};
 use crate::config::ConfigError;
+pub use crate::hint::Hint;
 use crate::plan::PlanError;
 
 pub const EXIT_OK: i32 = 0;
@@ -14,11 +15,6 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_USAGE: i32 = 2;
 /// Failed, and the tool could not restore a safe state.
 pub const EXIT_UNSAFE: i32 = 3;
-
-/// What the user can do about an error, if the tool knows.
-pub trait Hint {
-    fn hint(&self) -> Option<String>;
-}
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

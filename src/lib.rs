@@ -9,6 +9,7 @@ pub mod config;
 pub mod context;
 pub mod error;
 pub mod execute;
+pub mod hint;
 pub mod interrupt;
 pub mod lock;
 pub mod metadata;

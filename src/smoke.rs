@@ -38,7 +38,7 @@ pub enum SmokeError {
     Interrupted,
 }
 
-impl crate::error::Hint for SmokeError {
+impl crate::hint::Hint for SmokeError {
     fn hint(&self) -> Option<String> {
         match self {
             SmokeError::Http { hint, .. } => Some(hint.clone()),

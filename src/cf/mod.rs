@@ -110,7 +110,7 @@ pub enum CfError {
     Aborted { command: String },
 }
 
-impl crate::error::Hint for CfError {
+impl crate::hint::Hint for CfError {
     fn hint(&self) -> Option<String> {
         match self {
             CfError::Start { hint, .. } => Some(hint.clone()),

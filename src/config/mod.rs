@@ -51,7 +51,7 @@ pub enum ConfigError {
     },
 }
 
-impl crate::error::Hint for ConfigError {
+impl crate::hint::Hint for ConfigError {
     fn hint(&self) -> Option<String> {
         match self {
             ConfigError::Read { hint, .. } => Some(hint.clone()),

@@ -6,7 +6,8 @@ mod recover;
 
 use crate::cf::{commands, CfCommand, CfError};
 use crate::context::Context;
-use crate::error::{Error, Hint};
+use crate::error::Error;
+use crate::hint::Hint;
 use crate::plan::{Plan, RouteRole, Step};
 use crate::report::{timed, Activity};
 use crate::smoke;

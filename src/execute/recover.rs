@@ -4,7 +4,8 @@
 
 use super::{run_step, StepError};
 use crate::context::Context;
-use crate::error::{Error, Hint};
+use crate::error::Error;
+use crate::hint::Hint;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps,
 };

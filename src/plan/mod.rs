@@ -25,7 +25,7 @@ pub use state::PairState;
 pub use step::{RouteRole, Step};
 
 use crate::cf::CfCommand;
-use crate::error::Hint;
+use crate::hint::Hint;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Event, Sink};
-use crate::error::Hint;
+use crate::hint::Hint;
 use crate::plan::Kind;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
