@@ -37,7 +37,7 @@ fn three_deploys_alternate_and_never_drop_the_live_route() {
 
 #[test]
 fn later_deploy_follows_the_guide_order() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let t = Test::blue_live();
     let run = t.run(&["deploy"]);
     run.expect_code(0);
     assert_eq!(
@@ -59,19 +59,14 @@ fn later_deploy_follows_the_guide_order() {
 fn the_check_runs_against_the_new_version_on_staging() {
     // The router answers with the name of the app on the staging route: expecting the
     // target's name proves the check ran after the staging map and before the switch.
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .with(&format!("expect-body = \"Hello from {GREEN}\""));
+    let t = Test::blue_live().with(&format!("expect-body = \"Hello from {GREEN}\""));
     t.run(&["deploy"]).expect_code(0);
     t.assert_clean(GREEN, &[LIVE], Some("stopped"));
 }
 
 #[test]
 fn dry_run_prints_exactly_what_the_deploy_then_runs() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "stopped", &[])
-        .with("[push]\nargs = [\"-i\", \"2\"]");
+    let t = Test::blue_live_green_stopped().with("[push]\nargs = [\"-i\", \"2\"]");
     let dry = t.run(&["deploy", "--dry-run"]);
     dry.expect_code(0).expect_no_mutation();
     assert!(t.log().iter().all(|c| !c.line().contains("PATCH")));
@@ -96,7 +91,7 @@ fn dry_run_prints_exactly_what_the_deploy_then_runs() {
     let written: Vec<Vec<String>> = real
         .calls
         .iter()
-        .filter(|c| c.is_mutating() && !c.line().contains("cf-bluegreen/lock"))
+        .filter(|c| c.is_mutating() && !c.line().contains(LOCK))
         .map(|c| mask_annotations([vec!["cf".to_string()], c.argv.clone()].concat()))
         .collect();
     assert_eq!(printed, written);
@@ -156,9 +151,7 @@ old = "keep"
 
 #[test]
 fn delete_policy_deletes_the_old_app_but_not_its_routes() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .with("[switch]\nold = \"delete\"");
+    let t = Test::blue_live().with("[switch]\nold = \"delete\"");
     let run = t.run(&["deploy"]);
     run.expect_code(0);
     assert_eq!(
@@ -233,11 +226,7 @@ fn ci_logs_get_timestamped_lines() {
 
 #[test]
 fn routes_the_push_leaves_on_the_new_version_are_named() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]).app(
-        GREEN,
-        "stopped",
-        &["sinatra-b.apps.internal"],
-    );
+    let t = Test::blue_live().app(GREEN, "stopped", &["sinatra-b.apps.internal"]);
     let run = t.run_with(&["deploy"], &[("FAKE_CF_NO_ROUTE_KEEPS_ROUTES", "1")]);
     run.expect_code(0).stderr_has(
         "sinatra_b also holds sinatra-b.apps.internal, which this tool does not manage",

@@ -2,13 +2,9 @@
 
 use crate::support::*;
 
-fn later_deploy() -> Test {
-    Test::new().app(BLUE, "started", &[LIVE])
-}
-
 #[test]
 fn failing_smoke_check_leaves_the_live_app_untouched() {
-    let t = later_deploy().broken_router();
+    let t = Test::blue_live().broken_router();
     let run = t.run(&["deploy"]);
     run.expect_code(1)
         .stderr_has("check sinatra_b at http://127.0.0.1:")
@@ -27,7 +23,7 @@ fn failing_smoke_check_leaves_the_live_app_untouched() {
 
 #[test]
 fn wrong_body_fails_the_check() {
-    let t = later_deploy().with("expect-body = \"Hello from someone else\"");
+    let t = Test::blue_live().with("expect-body = \"Hello from someone else\"");
     t.run(&["deploy"]).expect_code(1).stderr_has(
         "the body does not contain \"Hello from someone else\": \"Hello from sinatra_b\"",
     );
@@ -36,7 +32,8 @@ fn wrong_body_fails_the_check() {
 
 #[test]
 fn smoke_command_failure_is_shown() {
-    let t = later_deploy().with("command = [\"sh\", \"-c\", \"echo probing $SMOKE_URL; exit 3\"]");
+    let t =
+        Test::blue_live().with("command = [\"sh\", \"-c\", \"echo probing $SMOKE_URL; exit 3\"]");
     t.run(&["deploy"])
         .expect_code(1)
         .stderr_has(
@@ -48,7 +45,7 @@ fn smoke_command_failure_is_shown() {
 
 #[test]
 fn failing_push_is_reported_with_cf_output_and_logs() {
-    let t = later_deploy().app(GREEN, "stopped", &[]);
+    let t = Test::blue_live_green_stopped();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "push:1")]);
     run.expect_code(1)
         .stderr_has("`cf push sinatra_b --no-route` failed (exit code 1). cf said:")
@@ -61,7 +58,7 @@ fn failing_push_is_reported_with_cf_output_and_logs() {
 
 #[test]
 fn failing_live_map_rolls_back_with_cf_message() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     // map-route #2 is the live route.
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2")]);
     run.expect_code(1)
@@ -77,7 +74,7 @@ fn failing_live_map_rolls_back_with_cf_message() {
 
 #[test]
 fn live_map_that_applied_but_failed_is_undone() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:after")]);
     run.expect_code(1);
     assert!(run
@@ -89,7 +86,7 @@ fn live_map_that_applied_but_failed_is_undone() {
 
 #[test]
 fn failed_unmap_from_old_app_is_undone_on_the_new_one() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     // unmap-route #1 is the live route from the old app; it fails with no effect.
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1")]);
     run.expect_code(1)
@@ -100,7 +97,7 @@ fn failed_unmap_from_old_app_is_undone_on_the_new_one() {
 
 #[test]
 fn unmap_from_old_app_that_applied_completes_the_switch() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1:after")]);
     run.expect_code(0).stderr_has("the switch was completed");
     t.assert_clean(GREEN, &[LIVE], Some("stopped"));
@@ -109,7 +106,7 @@ fn unmap_from_old_app_that_applied_completes_the_switch() {
 
 #[test]
 fn failing_cleanup_after_the_switch_is_retried() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     // unmap-route #2 is the staging route, after the switch.
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:2")]);
     run.expect_code(0)
@@ -119,7 +116,7 @@ fn failing_cleanup_after_the_switch_is_retried() {
 
 #[test]
 fn hanging_cf_call_is_killed_after_its_timeout() {
-    let t = later_deploy().with("[cf]\ntimeout = \"1s\"");
+    let t = Test::blue_live().with("[cf]\ntimeout = \"1s\"");
     let started = std::time::Instant::now();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "stop:1:hang")]);
     run.expect_code(0)
@@ -130,7 +127,7 @@ fn hanging_cf_call_is_killed_after_its_timeout() {
 
 #[test]
 fn failing_recovery_exits_3_with_the_commands_to_run() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     // The live map fails; then the recovery's unmap of the staging route fails too.
     let run = t.run_with(
         &["deploy"],
@@ -158,7 +155,7 @@ fn both_apps_live_is_refused_without_changes() {
 
 #[test]
 fn failing_read_changes_nothing() {
-    let t = later_deploy();
+    let t = Test::blue_live();
     t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "app:1")])
         .expect_code(1)
         .stderr_has("could not read the current state, nothing was changed")

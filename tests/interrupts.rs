@@ -5,9 +5,7 @@ use crate::support::*;
 
 #[test]
 fn interrupt_during_the_check_leaves_the_live_app_untouched() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .with("command = [\"sh\", \"-c\", \"kill -INT $PPID; sleep 20\"]");
+    let t = Test::blue_live().with("command = [\"sh\", \"-c\", \"kill -INT $PPID; sleep 20\"]");
     let started = std::time::Instant::now();
     let run = t.run(&["deploy"]);
     run.expect_code(130)
@@ -22,7 +20,7 @@ fn interrupt_during_the_check_leaves_the_live_app_untouched() {
 
 #[test]
 fn interrupt_between_map_and_unmap_undoes_the_map() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let t = Test::blue_live();
     // map-route #2 maps the live route to the new app; the interrupt arrives while it runs.
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt")]);
     run.expect_code(130)
@@ -36,7 +34,7 @@ fn interrupt_between_map_and_unmap_undoes_the_map() {
 
 #[test]
 fn interrupt_after_the_old_app_was_unmapped_completes_the_switch() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let t = Test::blue_live();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1:interrupt")]);
     run.expect_code(130)
         .stderr_has("the switch had begun, so it was completed: sinatra_b is live");
@@ -46,7 +44,7 @@ fn interrupt_after_the_old_app_was_unmapped_completes_the_switch() {
 
 #[test]
 fn second_interrupt_stops_at_once_and_prints_the_commands() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let t = Test::blue_live();
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt2")]);
     run.expect_code(130)
         .stderr_has("stopped at once during: map live route sinatralive.de.a9sapp.eu to sinatra_b")
@@ -65,7 +63,7 @@ fn second_interrupt_stops_at_once_and_prints_the_commands() {
 
 #[test]
 fn sigterm_from_ci_is_an_interrupt_too() {
-    let t = Test::new().app(BLUE, "started", &[LIVE]);
+    let t = Test::blue_live();
     let child = t.spawn(&["deploy"], &[("FAKE_CF_LATENCY", "0.2")]);
     // Wait until the deploy is past the push, well inside the switch.
     let started = std::time::Instant::now();

@@ -2,17 +2,9 @@
 
 use crate::support::*;
 
-const LOCK: &str = "cf-bluegreen/lock";
-
-fn pair() -> Test {
-    Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "stopped", &[])
-}
-
 #[test]
 fn two_concurrent_deploys_exactly_one_proceeds() {
-    let t = pair();
+    let t = Test::blue_live_green_stopped();
     // Long enough for both runs' writes to land before either reads the lock back.
     let config = t
         .default_config()
@@ -44,7 +36,7 @@ fn two_concurrent_deploys_exactly_one_proceeds() {
 #[test]
 fn a_held_lock_stops_the_deploy_without_changes() {
     let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    let t = pair().annotate(
+    let t = Test::blue_live_green_stopped().annotate(
         BLUE,
         LOCK,
         &format!("ci@runner-7 pid 99 since {since} token x"),
@@ -60,7 +52,7 @@ fn a_held_lock_stops_the_deploy_without_changes() {
 #[test]
 fn force_unlock_breaks_the_lock() {
     let since = humantime::format_rfc3339_seconds(std::time::SystemTime::now());
-    let t = pair().annotate(
+    let t = Test::blue_live_green_stopped().annotate(
         BLUE,
         LOCK,
         &format!("ci@runner-7 pid 99 since {since} token x"),
@@ -73,7 +65,7 @@ fn force_unlock_breaks_the_lock() {
 
 #[test]
 fn a_stale_lock_is_broken_with_a_warning() {
-    let t = pair().annotate(
+    let t = Test::blue_live_green_stopped().annotate(
         BLUE,
         LOCK,
         "ci@runner-7 pid 99 since 2020-01-01T00:00:00Z token x",
@@ -86,7 +78,7 @@ fn a_stale_lock_is_broken_with_a_warning() {
 
 #[test]
 fn the_lock_is_released_after_a_failure_and_kept_after_exit_3() {
-    let t = pair();
+    let t = Test::blue_live_green_stopped();
     t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "push:1")])
         .expect_code(1);
     assert_eq!(t.annotation(BLUE, LOCK), None);
@@ -106,7 +98,7 @@ fn the_lock_is_released_after_a_failure_and_kept_after_exit_3() {
 
 #[test]
 fn locking_can_be_switched_off() {
-    let t = pair();
+    let t = Test::blue_live_green_stopped();
     let config = t
         .default_config()
         .replace("[lock]\n", "[lock]\nenabled = false\n");

@@ -21,23 +21,11 @@ fn first_deploy() -> Test {
 }
 
 fn later_deploy() -> Test {
-    Test::new()
-        .with(TIMEOUTS)
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "stopped", &[])
+    Test::blue_live_green_stopped().with(TIMEOUTS)
 }
 
 fn rollback() -> Test {
-    let old = "2026-11-01T10:00:00Z ci";
-    let new = "2026-11-02T10:00:00Z ci";
-    Test::new()
-        .with(TIMEOUTS)
-        .app(BLUE, "stopped", &[])
-        .app(GREEN, "started", &[LIVE])
-        .annotate(BLUE, "cf-bluegreen/deploy", old)
-        .annotate(BLUE, "cf-bluegreen/checked", old)
-        .annotate(GREEN, "cf-bluegreen/deploy", new)
-        .annotate(GREEN, "cf-bluegreen/checked", new)
+    Test::rollback_ready().with(TIMEOUTS)
 }
 
 /// `COMMAND:N` for every mutating call of a clean run: N counts all calls of that cf

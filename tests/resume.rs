@@ -3,16 +3,11 @@
 
 use crate::support::*;
 
-const DEPLOY: &str = "cf-bluegreen/deploy";
-const CHECKED: &str = "cf-bluegreen/checked";
-const LIVE_SINCE: &str = "cf-bluegreen/live-since";
-
 #[test]
 fn both_live_with_records_finishes_the_interrupted_switch_then_deploys() {
     let old = "2026-11-01T10:00:00Z ci";
     let new = "2026-11-02T10:00:00Z ci";
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
+    let t = Test::blue_live()
         .app(GREEN, "started", &[LIVE, STAGING])
         .annotate(BLUE, DEPLOY, old)
         .annotate(BLUE, CHECKED, old)
@@ -39,9 +34,7 @@ fn both_live_with_records_finishes_the_interrupted_switch_then_deploys() {
 
 #[test]
 fn both_live_without_records_needs_a_human() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "started", &[LIVE]);
+    let t = Test::blue_live().app(GREEN, "started", &[LIVE]);
     t.run(&["deploy"])
         .expect_code(1)
         .stderr_has("do not say which one holds the checked new version")
@@ -50,9 +43,7 @@ fn both_live_without_records_needs_a_human() {
 
 #[test]
 fn staging_left_on_the_idle_app() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "started", &[STAGING]);
+    let t = Test::blue_live().app(GREEN, "started", &[STAGING]);
     t.run(&["deploy"])
         .expect_code(0)
         .stderr_has("sinatra_b still holds the staging route");
@@ -72,9 +63,7 @@ fn staging_left_on_the_live_app() {
 
 #[test]
 fn target_left_started_without_routes() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "started", &[]);
+    let t = Test::blue_live().app(GREEN, "started", &[]);
     t.run(&["deploy"]).expect_code(0);
     assert_eq!(t.assert_converged(&[LIVE]), GREEN);
 }
@@ -102,9 +91,7 @@ fn stopped_live_app_is_replaced() {
 
 #[test]
 fn crashed_live_app_is_replaced() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .touch("apps/sinatra_a/crashed");
+    let t = Test::blue_live().touch("apps/sinatra_a/crashed");
     t.run(&["deploy"])
         .expect_code(0)
         .stderr_has("no instance of the live app sinatra_a is running (crashed)");
@@ -113,10 +100,9 @@ fn crashed_live_app_is_replaced() {
 
 #[test]
 fn extra_route_left_on_the_old_app() {
-    let t = Test::new()
-        .with("[[routes.extra]]\nhost = \"www\"\ndomain = \"example.com\"")
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "stopped", &["www.example.com"]);
+    let t = Test::blue_live()
+        .app(GREEN, "stopped", &["www.example.com"])
+        .with("[[routes.extra]]\nhost = \"www\"\ndomain = \"example.com\"");
     t.run(&["deploy"])
         .expect_code(0)
         .stderr_has("sinatra_b still holds the live route www.example.com");

@@ -2,18 +2,14 @@
 
 use crate::support::*;
 
-/// Two deploys: green is live with the newer version, blue stopped with the older one.
-fn after_two_deploys() -> Test {
+#[test]
+fn rollback_puts_the_previous_version_back() {
+    // Two real deploys rather than `Test::rollback_ready()`: the records the deploys
+    // write are what the rollback goes by.
     let t = Test::new();
     t.run(&["deploy"]).expect_code(0);
     t.run(&["deploy"]).expect_code(0);
     assert_eq!(t.assert_converged(&[LIVE]), GREEN);
-    t
-}
-
-#[test]
-fn rollback_puts_the_previous_version_back() {
-    let t = after_two_deploys();
     let run = t.run(&["rollback"]);
     run.expect_code(0)
         .stderr_has("rolling back to the previous version on sinatra_a");
@@ -35,7 +31,7 @@ fn rollback_puts_the_previous_version_back() {
 
 #[test]
 fn rollback_dry_run_changes_nothing() {
-    let t = after_two_deploys();
+    let t = Test::rollback_ready();
     let run = t.run(&["rollback", "--dry-run"]);
     run.expect_code(0)
         .stdout_has(&format!("cf start {BLUE}\n"))
@@ -58,7 +54,7 @@ fn rollback_without_a_previous_version() {
 
 #[test]
 fn rollback_to_an_app_that_will_not_start() {
-    let t = after_two_deploys().touch("apps/sinatra_a/crashed");
+    let t = Test::rollback_ready().touch("apps/sinatra_a/crashed");
     t.run(&["rollback"])
         .expect_code(1)
         .stderr_has("start sinatra_a failed, and the rollback was undone")
@@ -71,7 +67,7 @@ fn rollback_to_an_app_that_will_not_start() {
 
 #[test]
 fn rollback_whose_check_fails_leaves_the_current_version_live() {
-    let t = after_two_deploys().broken_router();
+    let t = Test::rollback_ready().broken_router();
     t.run(&["rollback"]).expect_code(1).stderr_has("status 500");
     assert_eq!(t.assert_converged(&[LIVE]), GREEN);
     assert_always_served(&t.log(), LIVE);

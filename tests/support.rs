@@ -15,6 +15,12 @@ pub const GREEN: &str = "sinatra_b";
 pub const LIVE: &str = "sinatralive.de.a9sapp.eu";
 pub const STAGING: &str = "sinatrastaging.de.a9sapp.eu";
 
+/// The annotations the tool keeps on the apps.
+pub const DEPLOY: &str = "cf-bluegreen/deploy";
+pub const CHECKED: &str = "cf-bluegreen/checked";
+pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
+pub const LOCK: &str = "cf-bluegreen/lock";
+
 pub fn fake_cf() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-cf")
 }
@@ -41,6 +47,33 @@ impl Test {
             smoke_url,
             router_broken,
         }
+    }
+
+    /// The scenarios most tests start from. Before the first deploy is `Test::new()`.
+    ///
+    /// Blue is live and started; green was never pushed.
+    pub fn blue_live() -> Test {
+        Test::new().app(BLUE, "started", &[LIVE])
+    }
+
+    /// Blue is live and started; green exists, stopped, without routes.
+    pub fn blue_live_green_stopped() -> Test {
+        Test::blue_live().app(GREEN, "stopped", &[])
+    }
+
+    /// After two deploys: green is live with the newer version, blue stopped with the
+    /// older one, and both carry the records of the deploys that pushed and checked them,
+    /// so that `rollback` has a previous version to go back to.
+    pub fn rollback_ready() -> Test {
+        let old = "2026-11-01T10:00:00Z ci";
+        let new = "2026-11-02T10:00:00Z ci";
+        Test::new()
+            .app(BLUE, "stopped", &[])
+            .app(GREEN, "started", &[LIVE])
+            .annotate(BLUE, DEPLOY, old)
+            .annotate(BLUE, CHECKED, old)
+            .annotate(GREEN, DEPLOY, new)
+            .annotate(GREEN, CHECKED, new)
     }
 
     pub fn state_dir(&self) -> PathBuf {
@@ -269,11 +302,7 @@ interval = "50ms"
             "{other} still runs"
         );
         for app in [BLUE, GREEN] {
-            assert_eq!(
-                self.annotation(app, "cf-bluegreen/lock"),
-                None,
-                "lock left on {app}"
-            );
+            assert_eq!(self.annotation(app, LOCK), None, "lock left on {app}");
         }
         live.to_string()
     }
