@@ -12,6 +12,7 @@ mod fake_cf;
 mod interrupts;
 mod lock;
 mod matrix;
+mod output;
 mod resume;
 mod rollback;
 mod status;

@@ -255,6 +255,10 @@ interval = "50ms"
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
             calls,
             args: args.iter().map(|s| s.to_string()).collect(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
         }
     }
 
@@ -467,7 +471,9 @@ pub struct Run {
     pub stdout: String,
     pub stderr: String,
     pub calls: Vec<Call>,
-    args: Vec<String>,
+    /// What cf-bluegreen was run with: its arguments and the environment added for it.
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
 }
 
 impl Run {
