@@ -9,8 +9,8 @@
 //!     UPDATE_EXPECT=1 cargo test --test integration output::
 //!     git diff tests/expected/
 //!
-//! With `UPDATE_EXPECT=1` these tests never fail on a difference; every other check in
-//! them still runs.
+//! With `UPDATE_EXPECT=1` these tests never fail on a difference in the text; their other
+//! checks (the exit codes first) still run, so that a broken run is not written down.
 
 use std::path::{Path, PathBuf};
 
@@ -20,8 +20,11 @@ use crate::support::*;
 fn first_deploy_and_status_before_and_after() {
     let t = Test::new();
     let before = t.run(&["status"]);
+    before.expect_code(0);
     let deploy = t.run(&["deploy"]);
+    deploy.expect_code(0);
     let after = t.run(&["status"]);
+    after.expect_code(0);
     expect_outputs(
         &t,
         &[
@@ -36,7 +39,9 @@ fn first_deploy_and_status_before_and_after() {
 fn later_deploy_dry_run_then_deploy() {
     let t = Test::blue_live();
     let dry = t.run(&["deploy", "--dry-run"]);
+    dry.expect_code(0);
     let deploy = t.run(&["deploy"]);
+    deploy.expect_code(0);
     expect_outputs(
         &t,
         &[("later-deploy-dry-run", &dry), ("later-deploy", &deploy)],
@@ -52,6 +57,7 @@ fn failed_smoke_check() {
         .replace("timeout = \"3s\"", "timeout = \"300ms\"");
     let t = t.config(&config);
     let run = t.run(&["deploy"]);
+    run.expect_code(1);
     expect_outputs(&t, &[("deploy-smoke-check-fails", &run)]);
 }
 
@@ -60,6 +66,7 @@ fn failed_cf_call() {
     let t = Test::blue_live();
     // map-route #2 maps the live route to the new app.
     let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2")]);
+    run.expect_code(1);
     expect_outputs(&t, &[("deploy-live-map-fails", &run)]);
 }
 
@@ -67,7 +74,9 @@ fn failed_cf_call() {
 fn rollback_and_status_after() {
     let t = Test::rollback_ready();
     let rollback = t.run(&["rollback"]);
+    rollback.expect_code(0);
     let status = t.run(&["status"]);
+    status.expect_code(0);
     expect_outputs(
         &t,
         &[("rollback", &rollback), ("status-after-rollback", &status)],
