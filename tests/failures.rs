@@ -142,18 +142,6 @@ fn failing_recovery_exits_3_with_the_commands_to_run() {
 }
 
 #[test]
-fn both_apps_live_is_refused_without_changes() {
-    let t = Test::new()
-        .app(BLUE, "started", &[LIVE])
-        .app(GREEN, "started", &[LIVE]);
-    t.run(&["deploy"])
-        .expect_code(1)
-        .stderr_has("both sinatra_a and sinatra_b hold the live route sinatralive.de.a9sapp.eu")
-        .stderr_has("cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatralive")
-        .expect_no_mutation();
-}
-
-#[test]
 fn failing_read_changes_nothing() {
     let t = Test::blue_live();
     t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "app:1")])

@@ -33,6 +33,14 @@ fn first_deploy_and_status_before_and_after() {
             ("status-after-first-deploy", &after),
         ],
     );
+    // Also without the files: status names the missing apps, and CI logs get an RFC 3339
+    // stamp on each line (2026-11-26T07:45:12Z read the current state ...).
+    before
+        .stdout_has("sinatra_a  missing      (not pushed yet)")
+        .stdout_has("live: none");
+    let first = deploy.stderr.lines().next().unwrap();
+    assert_eq!(&first[4..5], "-", "{first}");
+    assert_eq!(&first[19..21], "Z ", "{first}");
 }
 
 #[test]

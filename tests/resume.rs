@@ -37,7 +37,9 @@ fn both_live_without_records_needs_a_human() {
     let t = Test::blue_live().app(GREEN, "started", &[LIVE]);
     t.run(&["deploy"])
         .expect_code(1)
+        .stderr_has("both sinatra_a and sinatra_b hold the live route sinatralive.de.a9sapp.eu")
         .stderr_has("do not say which one holds the checked new version")
+        .stderr_has("cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatralive")
         .expect_no_mutation();
 }
 

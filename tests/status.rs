@@ -15,12 +15,3 @@ fn status_shows_both_apps_and_the_live_one() {
         .stdout_has("live: sinatra_b (https://sinatralive.de.a9sapp.eu)")
         .expect_no_mutation();
 }
-
-#[test]
-fn status_before_the_first_deploy() {
-    let t = Test::new();
-    t.run(&["status"])
-        .expect_code(0)
-        .stdout_has("sinatra_a  missing      (not pushed yet)")
-        .stdout_has("live: none");
-}
