@@ -15,6 +15,8 @@ pub enum RouteRole {
     Live,
 }
 
+/// One thing a plan does, in order. Most are one cf command ([`Step::command`]); the
+/// push's command is built by the planner, since it carries the configuration's flags.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Step {
     Push {

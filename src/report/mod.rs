@@ -45,6 +45,7 @@ impl fmt::Display for Activity<'_> {
     }
 }
 
+/// What happened, as data. Borrowed: a sink that keeps events copies what it needs.
 #[derive(Debug)]
 pub enum Event<'a> {
     /// cf runs, and who it is logged in as, where.
