@@ -74,8 +74,8 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config(_) | Error::Environment { .. } | Error::CfMissing(_) => EXIT_USAGE,
+            Error::Plan(e) => e.exit_code(),
             Error::Observe(_)
-            | Error::Plan(_)
             | Error::DeployFailed { .. }
             | Error::Locked { .. }
             | Error::LockFailed { .. } => EXIT_FAILED,

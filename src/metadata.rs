@@ -13,11 +13,14 @@ pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
 
-/// What the tool knows of an app beyond `cf app`.
+/// What the tool knows of an app beyond `cf app`: its GUID, its records, and its routes
+/// as the v3 API names them (typed: `cf app` prints `shop.apps.internal` without saying
+/// where the host ends and the domain begins).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppMeta {
     pub guid: String,
     pub annotations: BTreeMap<String, String>,
+    pub routes: Vec<crate::route::Route>,
 }
 
 impl AppMeta {
@@ -112,6 +115,7 @@ pub fn parse_app_resource(body: &str) -> Result<AppMeta, String> {
     let app: AppResource = serde_json::from_str(body)
         .map_err(|e| format!("the API answered something that is not an app ({e})"))?;
     Ok(AppMeta {
+        routes: Vec::new(),
         guid: app.guid,
         annotations: app
             .metadata

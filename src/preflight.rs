@@ -11,6 +11,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::metadata::AppMeta;
 use crate::plan::PairState;
+use crate::route::Route;
 
 /// What the read-only preflight found.
 #[derive(Debug, Clone)]
@@ -87,8 +88,8 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
     })
 }
 
-/// Both apps: `cf app` and `cf app --guid` side by side, then the annotations of those
-/// that exist.
+/// Both apps: `cf app` and `cf app --guid` side by side, then the annotations and the
+/// routes of those that exist.
 pub fn observe(ctx: &Context) -> Result<(PairState, BTreeMap<String, AppMeta>), CfError> {
     let (blue, green) = (&ctx.config.blue, &ctx.config.green);
     let (pair, guids) = thread::scope(|s| {
@@ -110,19 +111,33 @@ pub fn observe(ctx: &Context) -> Result<(PairState, BTreeMap<String, AppMeta>), 
             existing.push((app.clone(), guid));
         }
     }
-    let metas: Vec<Result<AppMeta, CfError>> = thread::scope(|s| {
+    // Records and routes of each app, all side by side.
+    type Read = (Result<AppMeta, CfError>, Result<Vec<Route>, CfError>);
+    let reads: Vec<Read> = thread::scope(|s| {
         let handles: Vec<_> = existing
             .iter()
-            .map(|(_, guid)| s.spawn(|| ctx.cf.app_meta(guid)))
+            .map(|(_, guid)| {
+                (
+                    s.spawn(|| ctx.cf.app_meta(guid)),
+                    s.spawn(|| ctx.cf.app_routes(guid)),
+                )
+            })
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().expect("cf curl thread"))
+            .map(|(m, r)| {
+                (
+                    m.join().expect("cf curl thread"),
+                    r.join().expect("cf curl thread"),
+                )
+            })
             .collect()
     });
     let mut meta = BTreeMap::new();
-    for ((app, _), m) in existing.into_iter().zip(metas) {
-        meta.insert(app, m?);
+    for ((app, _), (m, routes)) in existing.into_iter().zip(reads) {
+        let mut m = m?;
+        m.routes = routes?;
+        meta.insert(app, m);
     }
     let mut guids = ctx.guids.lock().unwrap();
     for (app, m) in &meta {
@@ -188,6 +203,37 @@ pub fn check_push_files(config: &Config) -> Result<(), Error> {
         }
     }
     Ok(())
+}
+
+/// The instance count the user asked the push for, if any: `-i N` in `push.args`, or
+/// `instances:` of the app in the manifest (the single app, which the push renames, or
+/// the one named `app`). The tool does not scale below what the user chose.
+pub fn user_instances(config: &Config, app: &str) -> Option<u32> {
+    let args = &config.push.args;
+    for (i, arg) in args.iter().enumerate() {
+        let value = match arg.as_str() {
+            "-i" | "--instances" => args.get(i + 1).map(String::as_str),
+            other => other
+                .strip_prefix("-i=")
+                .or_else(|| other.strip_prefix("--instances=")),
+        };
+        if let Some(n) = value.and_then(|v| v.parse().ok()) {
+            return Some(n);
+        }
+    }
+    let text = std::fs::read_to_string(config.push.manifest.as_ref()?).ok()?;
+    let docs = yaml_rust2::YamlLoader::load_from_str(&text).ok()?;
+    let apps = docs.first()?["applications"].as_vec()?.clone();
+    let entry = match apps.as_slice() {
+        [one] => one.clone(),
+        several => several
+            .iter()
+            .find(|a| a["name"].as_str() == Some(app))?
+            .clone(),
+    };
+    entry["instances"]
+        .as_i64()
+        .and_then(|n| u32::try_from(n).ok())
 }
 
 /// The `applications[].name` entries of a manifest.
@@ -286,6 +332,24 @@ mod tests {
         let observed = preflight(&ctx).unwrap();
         assert_eq!(observed.pair, pair(None, None));
         assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+    }
+
+    #[test]
+    fn instances_the_user_chose() {
+        let c = config("[push]\nargs = [\"-i\", \"2\"]\n");
+        assert_eq!(user_instances(&c, "a"), Some(2));
+        let c = config("[push]\nargs = [\"--instances=5\"]\n");
+        assert_eq!(user_instances(&c, "a"), Some(5));
+        assert_eq!(user_instances(&config(""), "a"), None);
+        let dir = tempfile::tempdir().unwrap();
+        let m = dir.path().join("m.yml");
+        std::fs::write(&m, "applications:\n- name: a\n  instances: 4\n- name: b\n").unwrap();
+        let c = config(&format!(
+            "[push]\nmanifest = {:?}\n",
+            m.display().to_string()
+        ));
+        assert_eq!(user_instances(&c, "a"), Some(4));
+        assert_eq!(user_instances(&c, "b"), None);
     }
 
     #[test]

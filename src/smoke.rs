@@ -54,25 +54,80 @@ enum Attempt {
     Wrong(String),
 }
 
+/// What a check asks, and of whom.
+struct Probe<'a> {
+    url: &'a str,
+    /// `X-CF-APP-INSTANCE: GUID:INDEX`: the router answers for that instance only.
+    instance: Option<&'a str>,
+}
+
 pub fn check(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), SmokeError> {
-    check_http(smoke, on_line)?;
+    let probe = Probe {
+        url: &smoke.url,
+        instance: None,
+    };
+    check_http(smoke, &probe, on_line).map_err(|stop| match stop {
+        Stop::Interrupted => SmokeError::Interrupted,
+        Stop::TimedOut(last) => SmokeError::Http {
+            url: smoke.url.clone(),
+            after: smoke.timeout,
+            last,
+        hint: "the new version got no live traffic; fix it (its recent logs follow) and deploy again, \
+               or raise smoke.timeout if it only needs longer to start"
+                .to_string(),
+        },
+    })?;
     if !smoke.command.is_empty() {
         run_command(smoke, on_line)?;
     }
     Ok(())
 }
 
-fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), SmokeError> {
+/// After the live routes were mapped to the new app: asks the router for `url` as the
+/// app's instance `instance` (`GUID:0`) until it answers as the smoke check expects. Until
+/// the router has the new route it answers 404 `unknown_route`: not yet, not a failure.
+pub fn verify_live(
+    smoke: &Smoke,
+    url: &str,
+    instance: &str,
+    on_line: &(dyn Fn(&str) + Sync),
+) -> Result<(), SmokeError> {
+    let probe = Probe {
+        url,
+        instance: Some(instance),
+    };
+    check_http(smoke, &probe, on_line).map_err(|stop| match stop {
+        Stop::Interrupted => SmokeError::Interrupted,
+        Stop::TimedOut(last) => SmokeError::Http {
+            url: url.to_string(),
+            after: smoke.timeout,
+            last,
+        hint: "the router did not send the live route to the new version in time, so the old \
+               version kept every live route; check `cf routes` and the router, or raise smoke.timeout"
+                .to_string(),
+        },
+    })
+}
+
+/// Why a check ended without passing.
+enum Stop {
+    /// What the last attempt saw.
+    TimedOut(String),
+    Interrupted,
+}
+
+/// Tries until the probe passes or `smoke.timeout` passes.
+fn check_http(smoke: &Smoke, probe: &Probe, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Stop> {
     let started = Instant::now();
     let deadline = started + smoke.timeout;
     let mut last;
     loop {
         let remaining = deadline.saturating_duration_since(Instant::now());
         let attempt_timeout = remaining.clamp(Duration::from_millis(200), ATTEMPT_TIMEOUT);
-        match attempt(smoke, attempt_timeout) {
+        match attempt(smoke, probe, attempt_timeout) {
             Attempt::Passed => return Ok(()),
             Attempt::Wrong(what) => {
-                on_line(&format!("GET {}: {what}", smoke.url));
+                on_line(&format!("GET {}: {what}", probe.url));
                 last = what;
             }
         }
@@ -82,30 +137,39 @@ fn check_http(smoke: &Smoke, on_line: &(dyn Fn(&str) + Sync)) -> Result<(), Smok
             break;
         }
         if !crate::interrupt::sleep(smoke.interval.min(remaining)) {
-            return Err(SmokeError::Interrupted);
+            return Err(Stop::Interrupted);
         }
     }
-    Err(SmokeError::Http {
-        url: smoke.url.clone(),
-        after: smoke.timeout,
-        last,
-        hint: "the new version got no live traffic; fix it (its recent logs follow) and deploy again, \
-               or raise smoke.timeout if it only needs longer to start"
-            .to_string(),
-    })
+    Err(Stop::TimedOut(last))
 }
 
-fn attempt(smoke: &Smoke, timeout: Duration) -> Attempt {
+fn attempt(smoke: &Smoke, probe: &Probe, timeout: Duration) -> Attempt {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .build()
         .into();
-    let mut response = match agent.get(&smoke.url).call() {
+    let mut request = agent.get(probe.url);
+    if let Some(instance) = probe.instance {
+        request = request.header("X-CF-APP-INSTANCE", instance);
+    }
+    let mut response = match request.call() {
         Ok(r) => r,
         Err(e) => return Attempt::Wrong(format!("no answer ({e})")),
     };
     let status = response.status().as_u16();
+    let router_error = response
+        .headers()
+        .get("X-Cf-Routererror")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let (Some(instance), Some(error)) = (probe.instance, &router_error) {
+        if status != smoke.expect_status {
+            return Attempt::Wrong(format!(
+                "status {status} from the router ({error}): it does not route to {instance} yet"
+            ));
+        }
+    }
     let body = response
         .body_mut()
         .with_config()

@@ -4,8 +4,9 @@
 use std::time::Duration;
 
 use super::parse::{self, AppStatus, Target, Version};
-use super::{commands, Cf, CfCommand, CfError, CfOutput};
+use super::{commands, v3, Cf, CfCommand, CfError, CfOutput};
 use crate::metadata::{self, AppMeta};
+use crate::route::Route;
 
 fn check(command: &CfCommand, out: CfOutput) -> Result<CfOutput, CfError> {
     if out.success() {
@@ -167,5 +168,77 @@ impl<'a> CfClient<'a> {
             .collect();
         let tail = &all[all.len().saturating_sub(lines)..];
         (!tail.is_empty()).then(|| tail.join("\n"))
+    }
+
+    /// `cf curl PATH [ARGS...]`, its body read by `parse` (which also turns an API error
+    /// into an error: `cf curl` exits 0 on those).
+    fn curl_json<T>(
+        &self,
+        path: String,
+        args: &[&str],
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> Result<T, CfError> {
+        let mut all = vec!["curl".to_string(), path];
+        all.extend(args.iter().map(|a| a.to_string()));
+        let command = CfCommand { args: all };
+        let out = self.run(&command, self.timeout)?;
+        parse(&out.stdout).map_err(|status| CfError::Failed {
+            command: command.to_string(),
+            status,
+            output: out.combined,
+        })
+    }
+
+    /// Every route the app holds, typed (internal and TCP routes included).
+    pub fn app_routes(&self, guid: &str) -> Result<Vec<Route>, CfError> {
+        // The API's largest page: an app with more routes than that is refused by the
+        // parser rather than half-moved.
+        self.curl_json(
+            format!("/v3/apps/{guid}/routes?per_page=5000"),
+            &[],
+            v3::parse_routes,
+        )
+    }
+
+    /// The web process's instance count, memory and disk.
+    pub fn process(&self, guid: &str) -> Result<v3::Process, CfError> {
+        self.curl_json(
+            format!("/v3/apps/{guid}/processes/web"),
+            &[],
+            v3::parse_process,
+        )
+    }
+
+    /// How many instances of the web process run, of how many.
+    pub fn running(&self, guid: &str) -> Result<(u32, u32), CfError> {
+        self.curl_json(
+            format!("/v3/apps/{guid}/processes/web/stats"),
+            &[],
+            v3::parse_running,
+        )
+    }
+
+    /// Every network policy naming the app, as source or destination.
+    pub fn policies(&self, guid: &str) -> Result<Vec<v3::Policy>, CfError> {
+        self.curl_json(
+            format!("/networking/v1/external/policies?id={guid}"),
+            &[],
+            v3::parse_policies,
+        )
+    }
+
+    /// Adds policies (the policy server ignores those that exist). Through the API rather
+    /// than `cf add-network-policy`: policies name apps by GUID, a source may live in
+    /// another space, and the command's syntax differs between v6 and v7+.
+    pub fn add_policies(&self, policies: &[v3::Policy]) -> Result<(), CfError> {
+        let body = v3::policies_body(policies);
+        self.curl_json(
+            "/networking/v1/external/policies".to_string(),
+            &["-X", "POST", "-d", &body],
+            |out| match v3::api_error(out) {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
+        )
     }
 }

@@ -7,6 +7,7 @@ pub mod commands;
 pub mod memory;
 pub mod parse;
 pub mod process;
+pub mod v3;
 
 pub use client::CfClient;
 

@@ -128,6 +128,18 @@ pub fn is_app_not_found(name: &str, output: &str) -> bool {
         || output.contains(&format!("App {name} not found"))
 }
 
+/// What cf answers an unmap whose route is already gone from the app: the route does not
+/// exist at all (`Route with host 'h', domain 'd', and path '/p' not found.`, v6 `...
+/// does not exist`), is not mapped to it (`not currently mapped`), or the app is gone.
+/// The unmap's purpose holds either way.
+pub fn is_already_unmapped(app: &str, output: &str) -> bool {
+    let route_gone = output.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.contains("route") && (l.contains("not found") || l.contains("does not exist"))
+    });
+    route_gone || output.contains("not currently mapped") || is_app_not_found(app, output)
+}
+
 /// `Not logged in. Use 'cf login' ...`
 pub fn is_not_logged_in(output: &str) -> bool {
     output.contains("Not logged in")
@@ -136,6 +148,20 @@ pub fn is_not_logged_in(output: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn unmaps_that_found_nothing_to_do() {
+        for out in [
+            "Route with host 'live', domain 'd.com', and path '/api' not found.\nFAILED",
+            "FAILED\nRoute live.d.com does not exist.",
+            "Route is not currently mapped to app a",
+            "App 'a' not found.",
+        ] {
+            assert!(is_already_unmapped("a", out), "{out}");
+        }
+        assert!(!is_already_unmapped("a", "Server error, status code: 502"));
+        assert!(!is_already_unmapped("a", "App 'b' not found."));
+    }
 
     const V8_APP: &str = "Showing health and status for app myapp in org my-org / space dev as admin...
 

@@ -108,12 +108,40 @@ pub struct Config {
     pub live: Vec<Route>,
     /// Where the new version is checked before it gets live traffic; not a live route.
     pub staging: Route,
+    /// `routes.unlisted`: what to do with routes the live app holds that are not listed.
+    pub unlisted: Unlisted,
     pub push: Push,
     pub smoke: Smoke,
-    /// `switch.old`.
-    pub old_app: OldApp,
+    pub switch: Switch,
     pub cf: CfSettings,
     pub lock: LockSettings,
+}
+
+/// `[switch]`: how the live routes move, and what becomes of the previous app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Switch {
+    /// `switch.old`.
+    pub old: OldApp,
+    /// Scale the new version up to the live app's instance count before it takes live
+    /// traffic.
+    pub match_instances: bool,
+    /// The URL to check through the router, as the new app's instance 0, after the live
+    /// routes were mapped to it and before any is unmapped from the old app; `None`: off.
+    pub verify_live: Option<String>,
+    /// The wait between the old app losing its last live route and its retirement, so
+    /// that requests the router already sent there finish.
+    pub drain: Duration,
+}
+
+/// Routes the live app holds that `deploy.toml` does not list: `cf push --no-route`
+/// strips them from the idle app, so unless they move they stay on the old app.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Unlisted {
+    /// Move them with the listed ones.
+    Move,
+    /// Stop before any change, naming them.
+    Refuse,
 }
 
 /// `[lock]`: the deploy lock that keeps two deploys of the pair apart.
@@ -178,6 +206,10 @@ pub const DEFAULT_LOCK_SETTLE: Duration = Duration::from_secs(2);
 pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_CF_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
+/// Long enough for the routers to stop sending new requests to the old app (their route
+/// tables follow a change within a few seconds) and for the requests they already sent
+/// to finish; short enough not to hold a deploy up.
+pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 pub const DEFAULT_SMOKE_INTERVAL: Duration = Duration::from_secs(2);
 
 impl Config {

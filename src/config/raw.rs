@@ -44,15 +44,17 @@ pub(super) struct RawRoutes {
     pub(super) path: Option<String>,
     #[serde(default)]
     pub(super) extra: Vec<RawRoute>,
+    pub(super) unlisted: Option<super::Unlisted>,
 }
 
 /// One `[[routes.extra]]` table.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawRoute {
-    pub(super) host: String,
+    pub(super) host: Option<String>,
     pub(super) domain: String,
     pub(super) path: Option<String>,
+    pub(super) port: Option<u16>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -87,6 +89,10 @@ pub(super) struct RawSmoke {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawSwitch {
     pub(super) old: Option<OldApp>,
+    pub(super) match_instances: Option<bool>,
+    pub(super) verify_live: Option<bool>,
+    pub(super) verify_live_url: Option<String>,
+    pub(super) drain: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

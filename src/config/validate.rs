@@ -12,9 +12,9 @@ use std::time::Duration;
 
 use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
 use super::{
-    CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke,
-    DEFAULT_CF_TIMEOUT, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER, DEFAULT_PUSH_TIMEOUT,
-    DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+    CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke, Switch, Unlisted,
+    DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
+    DEFAULT_PUSH_TIMEOUT, DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
 
@@ -50,15 +50,27 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
     let base = path.parent().unwrap_or(Path::new(""));
 
     let Apps { blue, green } = apps(raw.apps, &mut problems);
-    let Routes { live, staging } = routes(raw.routes, &mut problems);
+    let Routes {
+        live,
+        staging,
+        unlisted,
+    } = routes(raw.routes, &mut problems);
     let push = push(raw.push, base, &mut problems);
+    let smoke_url_given = raw.smoke.url.as_deref().is_some_and(|u| !u.is_empty());
+    let smoke_path = raw.smoke.path.clone();
     let smoke = smoke(raw.smoke, &staging, &mut problems);
     let cf = cf(raw.cf, &mut problems);
     let lock = lock(raw.lock, &mut problems);
     // Here rather than in `cf` only to keep the order problems have always been listed
     // in: cf.space came after the [lock] keys.
     space_needs_org(&cf, &mut problems);
-    let old_app = switch(raw.switch);
+    let live_check = LiveCheck {
+        smoke: &smoke,
+        smoke_url_given,
+        smoke_path: smoke_path.as_deref(),
+        main_live: &live[0],
+    };
+    let switch = switch(raw.switch, &live_check, &mut problems);
 
     if !problems.0.is_empty() {
         return Err(ConfigError::Invalid {
@@ -72,9 +84,10 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
         green,
         live,
         staging,
+        unlisted,
         push,
         smoke,
-        old_app,
+        switch,
         cf,
         lock,
     })
@@ -108,6 +121,7 @@ fn apps(raw: RawApps, problems: &mut Problems) -> Apps {
 struct Routes {
     live: Vec<Route>,
     staging: Route,
+    unlisted: Unlisted,
 }
 
 fn routes(raw: RawRoutes, problems: &mut Problems) -> Routes {
@@ -131,12 +145,34 @@ fn routes(raw: RawRoutes, problems: &mut Problems) -> Routes {
     let mut live = vec![main_live];
     for (i, extra) in raw.extra.iter().enumerate() {
         let key = format!("routes.extra[{i}]");
-        check_host(&format!("{key}.host"), &extra.host, problems);
         check_domain(&format!("{key}.domain"), &extra.domain, problems);
-        if let Some(p) = &extra.path {
-            check_path(&format!("{key}.path"), p, problems);
-        }
-        let route = Route::new(&extra.host, &extra.domain, extra.path.as_deref());
+        let route = match (extra.port, &extra.host) {
+            (Some(port), host) => {
+                if host.is_some() || extra.path.is_some() {
+                    problems.add(
+                        &key,
+                        "a TCP route (with a port) has no host or path: give domain and port only"
+                            .into(),
+                    );
+                }
+                Route::tcp(&extra.domain, port)
+            }
+            (None, host) => {
+                let host = host.as_deref().unwrap_or("");
+                if host.is_empty() {
+                    problems.add(
+                        &format!("{key}.host"),
+                        "is missing: an HTTP route needs a host (a TCP route, a port)".into(),
+                    );
+                } else {
+                    check_host(&format!("{key}.host"), host, problems);
+                }
+                if let Some(p) = &extra.path {
+                    check_path(&format!("{key}.path"), p, problems);
+                }
+                Route::new(host, &extra.domain, extra.path.as_deref())
+            }
+        };
         if route == staging {
             problems.add(
                 &key,
@@ -149,7 +185,11 @@ fn routes(raw: RawRoutes, problems: &mut Problems) -> Routes {
         }
         live.push(route);
     }
-    Routes { live, staging }
+    Routes {
+        live,
+        staging,
+        unlisted: raw.unlisted.unwrap_or(Unlisted::Move),
+    }
 }
 
 /// `[push]`, with its paths anchored at `base`, the directory of the file.
@@ -295,9 +335,54 @@ fn lock(raw: RawLock, problems: &mut Problems) -> LockSettings {
     }
 }
 
-/// `[switch]`: nothing to check beyond the type serde already checked.
-fn switch(raw: RawSwitch) -> OldApp {
-    raw.old.unwrap_or(OldApp::Stop)
+/// What `[switch]`'s live check needs of the other sections.
+struct LiveCheck<'a> {
+    smoke: &'a Smoke,
+    smoke_url_given: bool,
+    smoke_path: Option<&'a str>,
+    main_live: &'a Route,
+}
+
+/// `[switch]`. The live check is on by default when the smoke check runs on its default
+/// URL: then the same path, on the main live route, answers as the smoke check expects.
+/// With a smoke URL of its own, only the user knows what the live route should answer,
+/// so it is off unless asked for (and then checks `verify-live-url`, or the smoke path
+/// on the main live route).
+fn switch(raw: RawSwitch, live: &LiveCheck, problems: &mut Problems) -> Switch {
+    let explicit_url = raw.verify_live_url.filter(|u| !u.is_empty());
+    if let Some(u) = &explicit_url {
+        if !(u.starts_with("http://") || u.starts_with("https://")) {
+            problems.add(
+                "switch.verify-live-url",
+                format!("`{u}` must start with http:// or https://"),
+            );
+        }
+    }
+    let default_on = live.smoke.enabled && !live.smoke_url_given;
+    let on = raw
+        .verify_live
+        .unwrap_or(default_on || explicit_url.is_some());
+    let verify_live = on.then(|| {
+        explicit_url.unwrap_or_else(|| {
+            let base = format!("https://{}", live.main_live);
+            format!(
+                "{}{}",
+                base.trim_end_matches('/'),
+                live.smoke_path.unwrap_or("/")
+            )
+        })
+    });
+    Switch {
+        old: raw.old.unwrap_or(OldApp::Stop),
+        match_instances: raw.match_instances.unwrap_or(true),
+        verify_live,
+        drain: duration_or_zero(
+            "switch.drain",
+            raw.drain.as_deref(),
+            DEFAULT_DRAIN,
+            problems,
+        ),
+    }
 }
 
 fn resolve_path(base: &Path, s: &str) -> PathBuf {
@@ -306,6 +391,19 @@ fn resolve_path(base: &Path, s: &str) -> PathBuf {
         p.to_path_buf()
     } else {
         base.join(p)
+    }
+}
+
+/// Like [`duration`], where zero means "not at all".
+fn duration_or_zero(
+    key: &str,
+    value: Option<&str>,
+    default: Duration,
+    problems: &mut Problems,
+) -> Duration {
+    match value.map(str::trim) {
+        Some("0" | "0s") => Duration::ZERO,
+        other => duration(key, other, default, problems),
     }
 }
 
@@ -403,7 +501,7 @@ mod tests {
         assert_eq!(c.smoke.timeout, Duration::from_secs(60));
         assert_eq!(c.push.timeout, DEFAULT_PUSH_TIMEOUT);
         assert_eq!(c.cf.timeout, DEFAULT_CF_TIMEOUT);
-        assert_eq!(c.old_app, OldApp::Stop);
+        assert_eq!(c.switch.old, OldApp::Stop);
         assert_eq!(c.other("sinatra_a"), "sinatra_b");
         assert_eq!(c.other("sinatra_b"), "sinatra_a");
     }
@@ -466,7 +564,7 @@ timeout = "90s"
         );
         assert_eq!(c.push.vars["instances"], "2");
         assert_eq!(c.push.vars["region"], "eu");
-        assert_eq!(c.old_app, OldApp::Keep);
+        assert_eq!(c.switch.old, OldApp::Keep);
         assert_eq!(c.cf.org.as_deref(), Some("my-org"));
         assert_eq!(c.cf.timeout, Duration::from_secs(90));
     }
@@ -607,5 +705,59 @@ timeout = "90s"
         assert!(err.starts_with("deploy.toml has 2 problems:"), "{err}");
         assert!(err.contains("apps.green"), "{err}");
         assert!(err.contains("routes.live"), "{err}");
+    }
+
+    #[test]
+    fn tcp_and_internal_extra_routes() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[[routes.extra]]\ndomain = \"tcp.example.com\"\nport = 1234\n\
+             [[routes.extra]]\nhost = \"shop\"\ndomain = \"apps.internal\"\n"
+        ))
+        .unwrap();
+        assert_eq!(c.live[1], Route::tcp("tcp.example.com", 1234));
+        assert_eq!(c.live[2].url(), "shop.apps.internal");
+        assert_eq!(c.unlisted, Unlisted::Move);
+        let bad = format!(
+            "{MINIMAL}\n[[routes.extra]]\nhost = \"x\"\ndomain = \"tcp.example.com\"\nport = 1\n\
+             [[routes.extra]]\ndomain = \"example.com\"\n"
+        );
+        assert_eq!(keys(&bad), ["routes.extra[0]", "routes.extra[1].host"]);
+        let refuse =
+            parse(&MINIMAL.replace("[routes]", "[routes]\nunlisted = \"refuse\"")).unwrap();
+        assert_eq!(refuse.unlisted, Unlisted::Refuse);
+    }
+
+    #[test]
+    fn switch_defaults_and_the_live_check() {
+        let c = parse(MINIMAL).unwrap();
+        assert!(c.switch.match_instances);
+        assert_eq!(c.switch.drain, DEFAULT_DRAIN);
+        // On by default with the default smoke URL: its path, on the main live route.
+        assert_eq!(
+            c.switch.verify_live.as_deref(),
+            Some("https://sinatralive.de.a9sapp.eu/")
+        );
+        let c = parse(&format!("{MINIMAL}\n[smoke]\npath = \"/health\"\n")).unwrap();
+        assert_eq!(
+            c.switch.verify_live.as_deref(),
+            Some("https://sinatralive.de.a9sapp.eu/health")
+        );
+        // Off with a smoke URL of the user's own, unless asked for.
+        let own = format!("{MINIMAL}\n[smoke]\nurl = \"http://127.0.0.1:1/\"\n");
+        assert_eq!(parse(&own).unwrap().switch.verify_live, None);
+        let asked = format!("{own}[switch]\nverify-live-url = \"http://127.0.0.1:2/\"\n");
+        assert_eq!(
+            parse(&asked).unwrap().switch.verify_live.as_deref(),
+            Some("http://127.0.0.1:2/")
+        );
+        let off = format!(
+            "{MINIMAL}\n[switch]\nverify-live = false\ndrain = \"0s\"\nmatch-instances = false\n"
+        );
+        let c = parse(&off).unwrap();
+        assert_eq!(c.switch.verify_live, None);
+        assert_eq!(c.switch.drain, Duration::ZERO);
+        assert!(!c.switch.match_instances);
+        let bad = format!("{MINIMAL}\n[switch]\nverify-live-url = \"live\"\ndrain = \"soon\"\n");
+        assert_eq!(keys(&bad), ["switch.verify-live-url", "switch.drain"]);
     }
 }

@@ -2,14 +2,17 @@
 //! interrupt comes), the steps that [`crate::plan::recovery`] decides bring the routes to
 //! a safe state (see [`recover`]).
 
+mod capacity;
 mod recover;
 
+use crate::cf::v3::Policy;
 use crate::cf::{commands, CfCommand, CfError};
 use crate::context::Context;
 use crate::error::Error;
 use crate::hint::Hint;
 use crate::plan::{Plan, RouteRole, Step};
 use crate::report::{timed, Activity};
+use crate::route::Route;
 use crate::smoke;
 
 /// Runs the plan. `Ok` means `plan.target` is live: every step ran, or a failed step was
@@ -49,6 +52,9 @@ enum StepError {
     Cf(#[from] CfError),
     #[error(transparent)]
     Smoke(#[from] smoke::SmokeError),
+    /// The new version did not reach the state the switch needs (its instances).
+    #[error("{what}")]
+    NotReady { what: String, hint: String },
     #[error("interrupted")]
     Interrupted,
 }
@@ -58,6 +64,7 @@ impl Hint for StepError {
         match self {
             StepError::Cf(e) => e.hint(),
             StepError::Smoke(e) => e.hint(),
+            StepError::NotReady { hint, .. } => Some(hint.clone()),
             StepError::Interrupted => None,
         }
     }
@@ -70,9 +77,37 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
         Step::Push { command, .. } => {
             ctx.cf.run_abortable(command, config.push.timeout)?;
         }
-        Step::EnsureNotLive { app } => ensure_not_live(ctx, app)?,
+        Step::EnsureNotLive { app, live } => ensure_not_live(ctx, app, live)?,
+        Step::CopyPolicies { from, to } => copy_policies(ctx, from, to)?,
+        Step::MatchInstances { app, like } => capacity::match_instances(ctx, app, like)?,
+        Step::VerifyLive { app, url } => {
+            let guid = guid(ctx, app, None)?;
+            smoke::verify_live(&config.smoke, url, &format!("{guid}:0"), &|line| {
+                ctx.events.emit(crate::report::Event::Output { line })
+            })?;
+        }
+        // Cut short by an interrupt, the executor then stops before the next step.
+        Step::Drain { time, .. } => {
+            crate::interrupt::sleep(*time);
+        }
         Step::MapRoute { app, route, .. } => cf(commands::map_route(app, route))?,
-        Step::UnmapRoute { app, route, .. } => cf(commands::unmap_route(app, route))?,
+        Step::UnmapRoute { app, route, .. } => {
+            match ctx
+                .cf
+                .run(&commands::unmap_route(app, route), ctx.cf.timeout)
+            {
+                Err(CfError::Failed { output, .. })
+                    if crate::cf::parse::is_already_unmapped(app, &output) =>
+                {
+                    // Recovery unmaps what may have been mapped: an unmap with nothing
+                    // to do has done its job.
+                    ctx.events.emit(crate::report::Event::Output {
+                        line: &format!("{route} is not mapped to {app}: nothing to unmap"),
+                    });
+                }
+                other => drop(other?),
+            }
+        }
         Step::SmokeCheck { .. } => {
             smoke::check(&config.smoke, &|line| {
                 ctx.events.emit(crate::report::Event::Output { line })
@@ -98,24 +133,17 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
 
 /// Reads the app after the push: a live route on it (from a manifest, or an old cf) is
 /// unmapped at once; other routes are named in a warning.
-fn ensure_not_live(ctx: &Context, app: &str) -> Result<(), StepError> {
+fn ensure_not_live(ctx: &Context, app: &str, live: &[Route]) -> Result<(), StepError> {
     let config = ctx.config;
     let routes = ctx.cf.app(app)?.map(|s| s.routes).unwrap_or_default();
-    let live: Vec<_> = config
-        .live
+    let on_it: Vec<_> = live
         .iter()
         .filter(|r| routes.iter().any(|p| r.matches(p)))
         .cloned()
         .collect();
     let others: Vec<&str> = routes
         .iter()
-        .filter(|p| {
-            !config
-                .live
-                .iter()
-                .chain([&config.staging])
-                .any(|r| r.matches(p))
-        })
+        .filter(|p| !live.iter().chain([&config.staging]).any(|r| r.matches(p)))
         .map(String::as_str)
         .collect();
     if !others.is_empty() {
@@ -125,7 +153,7 @@ fn ensure_not_live(ctx: &Context, app: &str) -> Result<(), StepError> {
             others.join(", ")
         ));
     }
-    for route in live {
+    for route in on_it {
         ctx.warn(&format!(
             "the push put the live route {route} on {app} (a route in the manifest?); unmapping it before anything else"
         ));
@@ -134,28 +162,106 @@ fn ensure_not_live(ctx: &Context, app: &str) -> Result<(), StepError> {
     Ok(())
 }
 
+/// The app's GUID: `known` (from the plan), learnt earlier in the run, or asked of cf.
+fn guid(ctx: &Context, app: &str, known: Option<&str>) -> Result<String, CfError> {
+    let known = known
+        .map(str::to_string)
+        .or_else(|| ctx.guids.lock().unwrap().get(app).cloned());
+    if let Some(g) = known {
+        return Ok(g);
+    }
+    let g = ctx.cf.guid(app)?.ok_or_else(|| CfError::Failed {
+        command: format!("cf app {app} --guid"),
+        status: "the app does not exist".into(),
+        output: String::new(),
+    })?;
+    ctx.guids.lock().unwrap().insert(app.to_string(), g.clone());
+    Ok(g)
+}
+
 fn annotate(
     ctx: &Context,
     app: &str,
-    guid: Option<&str>,
+    known: Option<&str>,
     values: &[(String, Option<String>)],
 ) -> Result<(), CfError> {
-    let known = guid
-        .map(str::to_string)
-        .or_else(|| ctx.guids.lock().unwrap().get(app).cloned());
-    let guid = match known {
-        Some(g) => g,
-        None => {
-            let g = ctx.cf.guid(app)?.ok_or_else(|| CfError::Failed {
-                command: format!("cf app {app} --guid"),
-                status: "the app does not exist".into(),
-                output: String::new(),
-            })?;
-            ctx.guids.lock().unwrap().insert(app.to_string(), g.clone());
-            g
+    let guid = guid(ctx, app, known)?;
+    ctx.cf.annotate(&guid, values)?;
+    Ok(())
+}
+
+/// Gives `to` the network policies `from` has, with `to` in `from`'s place. A policy
+/// server that cannot be read (no container networking, no permission to list) is a
+/// warning: there may be nothing to copy, and a deploy must not depend on it. Adding
+/// what was read must work, though: internal callers would be denied after the switch.
+fn copy_policies(ctx: &Context, from: &str, to: &str) -> Result<(), StepError> {
+    let (from_guid, to_guid) = (guid(ctx, from, None)?, guid(ctx, to, None)?);
+    let theirs = match ctx.cf.policies(&from_guid) {
+        Ok(p) => p,
+        Err(e) => {
+            ctx.warn(&format!(
+                "could not read the network policies of {from}, so {to} gets none of them: {e}\n  \
+                 if other apps reach {from} over an internal route, give {to} the same policies \
+                 (cf network-policies, cf add-network-policy)"
+            ));
+            return Ok(());
         }
     };
-    ctx.cf.annotate(&guid, values)?;
+    let swap = |id: &str| {
+        if id == from_guid {
+            to_guid.clone()
+        } else {
+            id.to_string()
+        }
+    };
+    let mut wanted: Vec<Policy> = theirs
+        .iter()
+        .map(|p| {
+            let mut p = p.clone();
+            p.source.id = swap(&p.source.id);
+            p.destination.id = swap(&p.destination.id);
+            p
+        })
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    let have = ctx.cf.policies(&to_guid)?;
+    wanted.retain(|p| !have.contains(p));
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    ctx.cf.add_policies(&wanted)?;
+    let name = |id: &str| {
+        if id == to_guid {
+            to.to_string()
+        } else if id == from_guid {
+            from.to_string()
+        } else {
+            id.to_string()
+        }
+    };
+    let shown: Vec<String> = wanted
+        .iter()
+        .map(|p| {
+            let ports = p.destination.ports;
+            let ports = if ports.start == ports.end {
+                ports.start.to_string()
+            } else {
+                format!("{}-{}", ports.start, ports.end)
+            };
+            format!(
+                "{} -> {} {} {ports}",
+                name(&p.source.id),
+                name(&p.destination.id),
+                p.destination.protocol
+            )
+        })
+        .collect();
+    ctx.events.emit(crate::report::Event::PoliciesAdded {
+        from,
+        to,
+        policies: &shown,
+    });
     Ok(())
 }
 

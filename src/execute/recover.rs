@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::hint::Hint;
 use crate::plan::recovery::{
-    blind_forward, blind_recovery_steps, complete_forward, recovery_steps,
+    blind_forward, blind_recovery_steps, complete_forward, recovery_steps, spare_previous,
 };
 use crate::plan::{Kind, Plan, Step};
 use crate::preflight::observe_pair;
@@ -24,6 +24,13 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
     };
     let step = plan.steps[last].to_string();
     let state = match recover(ctx, plan, last, StepError::Interrupted) {
+        Ok(()) if spare_previous(plan, last, true) => format!(
+            "the switch was done: {} is live; {} was left running without routes \
+             (`cf stop {}`, or let the next deploy push to it)",
+            plan.target,
+            plan.previous.as_deref().unwrap_or("the previous app"),
+            plan.previous.as_deref().unwrap_or("APP"),
+        ),
         Ok(()) => format!(
             "the switch had begun, so it was completed: {} is live",
             plan.target
@@ -87,12 +94,12 @@ pub(super) fn recover(
         interrupted,
     });
 
-    let (forward, steps, blind) = match observe_pair(ctx) {
+    let (forward, mut steps, blind) = match observe_pair(ctx) {
         Ok(now) => {
-            let forward = complete_forward(ctx.config, plan, &now, failed_index);
+            let forward = complete_forward(plan, &now, failed_index);
             (
                 forward,
-                recovery_steps(ctx.config, plan, &now, forward),
+                recovery_steps(ctx.config, plan, &now, failed_index, forward),
                 None,
             )
         }
@@ -105,6 +112,11 @@ pub(super) fn recover(
             )
         }
     };
+    let spared = spare_previous(plan, failed_index, interrupted);
+    if spared {
+        let retire = plan.retire_steps();
+        steps.retain(|s| !retire.contains(s));
+    }
     ctx.events.emit(Event::RecoveryDecided {
         forward,
         blind: blind.as_deref(),

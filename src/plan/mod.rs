@@ -24,8 +24,12 @@ pub use retire::Retire;
 pub use state::PairState;
 pub use step::{RouteRole, Step};
 
+use std::time::Duration;
+
 use crate::cf::CfCommand;
+use crate::error::{EXIT_FAILED, EXIT_USAGE};
 use crate::hint::Hint;
+use crate::route::Route;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -57,6 +61,11 @@ pub struct Plan {
     /// What becomes of `previous` once the switch is done, wherever the switch finishes:
     /// in the plan's own steps, in a recovery that completes it, or in the summary.
     pub retire: Retire,
+    /// How long requests in flight to `previous` get before it is retired.
+    pub drain: Duration,
+    /// Every route that moves: the configured live routes first (the main one leads),
+    /// then those the live app held without being listed.
+    pub live: Vec<Route>,
     /// The state the switch starts from: what was observed, after the resolution steps.
     pub before: PairState,
     pub steps: Vec<Step>,
@@ -73,6 +82,22 @@ impl Plan {
     /// The step that retires the previous app, if there is one and it is retired.
     pub fn retire_step(&self) -> Option<Step> {
         self.retire.step(self.previous.as_deref()?)
+    }
+
+    /// The drain (if any) and the step that retires the previous app.
+    pub fn retire_steps(&self) -> Vec<Step> {
+        let (Some(old), Some(retire)) = (&self.previous, self.retire_step()) else {
+            return Vec::new();
+        };
+        let mut steps = Vec::new();
+        if !self.drain.is_zero() {
+            steps.push(Step::Drain {
+                app: old.clone(),
+                time: self.drain,
+            });
+        }
+        steps.push(retire);
+        steps
     }
 }
 
@@ -92,6 +117,25 @@ pub enum PlanError {
     },
     #[error("nothing to roll back: {reason}")]
     NoRollback { reason: String, hint: String },
+    #[error(
+        "the live app holds routes {config} does not list, and routes.unlisted = \"refuse\": {}",
+        routes.iter().map(|(app, r)| format!("{r} (on {app})")).collect::<Vec<_>>().join(", ")
+    )]
+    UnlistedRoutes {
+        config: String,
+        /// The app holding each, and the route.
+        routes: Vec<(String, Route)>,
+    },
+}
+
+impl PlanError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            // Fixed in the configuration.
+            PlanError::UnlistedRoutes { .. } => EXIT_USAGE,
+            PlanError::BothLive { .. } | PlanError::NoRollback { .. } => EXIT_FAILED,
+        }
+    }
 }
 
 impl Hint for PlanError {
@@ -102,6 +146,29 @@ impl Hint for PlanError {
                  cf unmap-route {green} {args}\n  and run the deploy again"
             ),
             PlanError::NoRollback { hint, .. } => hint.clone(),
+            PlanError::UnlistedRoutes { config, routes } => {
+                let tables: Vec<String> = routes
+                    .iter()
+                    .map(|(_, r)| {
+                        let mut t = format!("[[routes.extra]]\n    domain = \"{}\"", r.domain);
+                        if let Some(port) = r.port {
+                            t.push_str(&format!("\n    port = {port}"));
+                        }
+                        if !r.host.is_empty() {
+                            t.push_str(&format!("\n    host = \"{}\"", r.host));
+                        }
+                        if let Some(p) = &r.path {
+                            t.push_str(&format!("\n    path = \"{p}\""));
+                        }
+                        format!("    {t}")
+                    })
+                    .collect();
+                format!(
+                    "list them in {config}, so that they move with the live app:\n{}\n  \
+                     or set routes.unlisted = \"move\" to move whatever the live app holds",
+                    tables.join("\n")
+                )
+            }
         })
     }
 }
@@ -154,6 +221,7 @@ pub(crate) mod fixtures {
                     AppMeta {
                         guid: format!("guid-{app}"),
                         annotations,
+                        routes: Vec::new(),
                     },
                 )
             })

@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 
 use crate::cf::CfCommand;
-use crate::config::Config;
+use crate::config::{Config, Unlisted};
 use crate::metadata::{self, AppMeta, DeployId};
+use crate::route::Route;
 
 use super::{resolve, Kind, PairState, Plan, PlanError, Retire, RouteRole, Step};
 
@@ -32,6 +33,35 @@ pub(super) fn both_live(config: &Config, why: String) -> PlanError {
         args: shell_words::join(route.cf_args()),
         why,
     }
+}
+
+/// Every route that goes with the live app: the configured live routes first, then every
+/// other route an app holding the main live route holds — internal routes, TCP routes,
+/// other hostnames, domains and paths — but the staging route. `cf push --no-route`
+/// strips all of them from the idle app; whatever does not move stays on the old app and
+/// goes down with it. With `routes.unlisted = "refuse"`, unlisted ones stop the plan.
+pub fn live_routes(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Result<Vec<Route>, PlanError> {
+    let mut live = config.live.clone();
+    let mut unlisted = Vec::new();
+    for app in pair.holders(config.main_live()) {
+        for route in meta.get(app).map_or(&[][..], |m| &m.routes) {
+            if *route != config.staging && !live.contains(route) {
+                live.push(route.clone());
+                unlisted.push((app.to_string(), route.clone()));
+            }
+        }
+    }
+    if config.unlisted == Unlisted::Refuse && !unlisted.is_empty() {
+        return Err(PlanError::UnlistedRoutes {
+            config: config.path.display().to_string(),
+            routes: unlisted,
+        });
+    }
+    Ok(live)
 }
 
 /// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--var K=V]... [ARGS...]`
@@ -93,6 +123,8 @@ struct Inputs<'a> {
     kind: Kind,
     /// After the resolution steps.
     state: PairState,
+    /// Every live route: see [`live_routes`].
+    live: Vec<Route>,
     /// The resolution's steps and notes, which the plan starts with.
     steps: Vec<Step>,
     notes: Vec<String>,
@@ -107,11 +139,26 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         config,
         kind,
         state,
+        live,
         mut steps,
         notes,
         meta,
         id,
     } = inputs;
+    if let Some(old) = &previous {
+        // Before the new version takes any route: the checks may need what the policies
+        // allow, and internal callers must reach it the moment it serves.
+        steps.push(Step::CopyPolicies {
+            from: old.clone(),
+            to: target.clone(),
+        });
+        if config.switch.match_instances {
+            steps.push(Step::MatchInstances {
+                app: target.clone(),
+                like: old.clone(),
+            });
+        }
+    }
     steps.push(Step::map_route(
         &target,
         &config.staging,
@@ -130,11 +177,17 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
         });
     }
-    for route in &config.live {
+    for route in &live {
         steps.push(Step::map_route(&target, route, RouteRole::Live));
     }
+    if let (Some(url), Some(_)) = (&config.switch.verify_live, &previous) {
+        steps.push(Step::VerifyLive {
+            app: target.clone(),
+            url: url.clone(),
+        });
+    }
     if let Some(old) = &previous {
-        for route in &config.live {
+        for route in &live {
             // An extra route the old app never had needs no unmapping (and unmapping a
             // route that does not exist at all fails).
             if state.holds(old, route) {
@@ -156,12 +209,14 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         kind,
         target,
         previous,
-        retire: Retire::of(config.old_app, kind.into()),
+        retire: Retire::of(config.switch.old, kind.into()),
+        drain: config.switch.drain,
+        live,
         before: state,
         steps,
         notes,
     };
-    plan.steps.extend(plan.retire_step());
+    plan.steps.extend(plan.retire_steps());
     plan
 }
 
@@ -172,7 +227,8 @@ pub fn plan_deploy(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
-    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let live = live_routes(config, pair, meta)?;
+    let (mut steps, state, notes) = resolve(config, &live, pair, meta)?;
     let previous = live_app(config, &state)?.map(str::to_string);
     let target = match &previous {
         Some(live) => config.other(live).to_string(),
@@ -194,11 +250,13 @@ pub fn plan_deploy(
     });
     steps.push(Step::EnsureNotLive {
         app: target.clone(),
+        live: live.clone(),
     });
     let inputs = Inputs {
         config,
         kind: Kind::Deploy,
         state,
+        live,
         steps,
         notes,
         meta,
@@ -214,7 +272,8 @@ pub fn plan_rollback(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
-    let (mut steps, state, notes) = resolve(config, pair, meta)?;
+    let live = live_routes(config, pair, meta)?;
+    let (mut steps, state, notes) = resolve(config, &live, pair, meta)?;
     let Some(current) = live_app(config, &state)?.map(str::to_string) else {
         return Err(PlanError::NoRollback {
             reason: format!(
@@ -242,6 +301,7 @@ pub fn plan_rollback(
         config,
         kind: Kind::Rollback,
         state,
+        live,
         steps,
         notes,
         meta,
@@ -255,6 +315,7 @@ pub fn plan_rollback(
 mod tests {
     use super::*;
     use crate::plan::fixtures::*;
+    use crate::plan::RouteRole;
 
     fn plan_deploy(config: &Config, state: &PairState) -> Result<Plan, PlanError> {
         super::plan_deploy(config, state, &BTreeMap::new(), &DeployId("id".into()))
@@ -316,6 +377,11 @@ mod tests {
                 Step::UnmapRoute { .. } => "unmap",
                 Step::SmokeCheck { .. } => "smoke",
                 Step::Annotate { values, .. } => values[0].0.as_str(),
+                Step::CopyPolicies { .. } => "policies",
+                Step::MatchInstances { .. } => "instances",
+                Step::VerifyLive { .. } => "verify",
+                Step::Drain { .. } => "drain",
+                Step::Stop { .. } => "stop",
                 _ => "other",
             })
             .collect();
@@ -325,14 +391,18 @@ mod tests {
                 "push",
                 "cf-bluegreen/deploy",
                 "clear",
+                "policies",
+                "instances",
                 "map",
                 "smoke",
                 "cf-bluegreen/checked",
                 "map",
+                "verify",
                 "unmap",
                 "cf-bluegreen/live-since",
                 "unmap",
-                "other"
+                "drain",
+                "stop"
             ]
         );
     }
@@ -522,5 +592,111 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("no app of the pair holds the live route"), "{e}");
+    }
+
+    /// `a` live with the main route, an internal route and a TCP route the config does
+    /// not list; its records say so (as the v3 API would).
+    fn live_with_unlisted_routes() -> (PairState, BTreeMap<String, AppMeta>) {
+        let state = pair(
+            started(&[
+                "live.example.com",
+                "shop.apps.internal",
+                "tcp.example.com:1234",
+            ]),
+            stopped(&[]),
+        );
+        let mut m = meta(&[("a", &[]), ("b", &[])]);
+        m.get_mut("a").unwrap().routes = vec![
+            Route::new("live", "example.com", None),
+            Route::new("shop", "apps.internal", None),
+            Route::tcp("tcp.example.com", 1234),
+        ];
+        (state, m)
+    }
+
+    #[test]
+    fn routes_the_live_app_holds_unlisted_move_with_the_listed_ones() {
+        let c = config("[smoke]\nenabled = false\n");
+        let (state, m) = live_with_unlisted_routes();
+        let plan = super::plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.live.len(), 3);
+        assert_eq!(
+            lines(&plan),
+            [
+                "cf push b --no-route",
+                "cf map-route b example.com --hostname stg",
+                "cf map-route b example.com --hostname live",
+                "cf map-route b apps.internal --hostname shop",
+                "cf map-route b tcp.example.com --port 1234",
+                "cf unmap-route a example.com --hostname live",
+                "cf unmap-route a apps.internal --hostname shop",
+                "cf unmap-route a tcp.example.com --port 1234",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop a",
+            ]
+        );
+        // The staging route, were the live app to hold it, is not a live route.
+        let mut m2 = m.clone();
+        m2.get_mut("a")
+            .unwrap()
+            .routes
+            .push(Route::new("stg", "example.com", None));
+        let plan = super::plan_deploy(&c, &state, &m2, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.live.len(), 3);
+    }
+
+    #[test]
+    fn unlisted_routes_can_be_refused_before_any_change() {
+        // The fixture's last table is [routes].
+        let c = config("unlisted = \"refuse\"\n");
+        let (state, m) = live_with_unlisted_routes();
+        let e = super::plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        assert!(
+            e.to_string()
+                .ends_with("shop.apps.internal (on a), tcp.example.com:1234 (on a)"),
+            "{e}"
+        );
+        let hint = crate::hint::Hint::hint(&e).unwrap();
+        assert!(
+            hint.contains("[[routes.extra]]\n    domain = \"tcp.example.com\"\n    port = 1234"),
+            "{hint}"
+        );
+        assert!(super::plan_rollback(&c, &state, &m, &DeployId("id".into())).is_err());
+    }
+
+    #[test]
+    fn the_live_check_and_the_drain_sit_around_the_unmap_from_the_old_app() {
+        let c = config("[switch]\ndrain = \"7s\"\n");
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &state).unwrap();
+        let at = |pred: &dyn Fn(&Step) -> bool| plan.steps.iter().position(pred).unwrap();
+        let verify = at(&|s| matches!(s, Step::VerifyLive { .. }));
+        let first_unmap = at(&|s| matches!(s, Step::UnmapRoute { app, .. } if app == "a"));
+        let drain = at(&|s| matches!(s, Step::Drain { .. }));
+        assert!(at(&|s| s.maps(RouteRole::Live)) < verify && verify < first_unmap);
+        assert_eq!(
+            plan.steps[drain..],
+            [
+                Step::Drain {
+                    app: "a".into(),
+                    time: std::time::Duration::from_secs(7)
+                },
+                Step::Stop { app: "a".into() }
+            ]
+        );
+        assert!(matches!(
+            &plan.steps[verify],
+            Step::VerifyLive { url, .. } if url == "https://live.example.com/"
+        ));
+        // Nothing to drain for a first deploy, or an old app that keeps running.
+        let first = plan_deploy(&c, &pair(None, None)).unwrap();
+        assert!(!first
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::Drain { .. } | Step::VerifyLive { .. })));
+        let keep = config("[switch]\nold = \"keep\"\n");
+        let plan = plan_deploy(&keep, &state).unwrap();
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Drain { .. })));
     }
 }

@@ -18,12 +18,7 @@ fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
 ///   move live traffic twice more, to an app that was on its way out;
 /// - on a first deploy: once the new app holds a live route at all, since it is the only
 ///   app that can serve it and unmapping it would take a served route down.
-pub fn complete_forward(
-    config: &Config,
-    plan: &Plan,
-    now: &PairState,
-    failed_index: usize,
-) -> bool {
+pub fn complete_forward(plan: &Plan, now: &PairState, failed_index: usize) -> bool {
     let before = &plan.before;
     let target = &plan.target;
     let first_live_map = plan.steps.iter().position(|s| s.maps(RouteRole::Live));
@@ -32,18 +27,25 @@ pub fn complete_forward(
         return false;
     }
     match &plan.previous {
-        None => config.live.iter().any(|r| now.holds(target, r)),
-        Some(old) => config
+        None => plan.live.iter().any(|r| now.holds(target, r)),
+        Some(old) => plan
             .live
             .iter()
             .any(|r| before.holds(old, r) && !now.holds(old, r)),
     }
 }
 
-/// The steps from the observed state `now` to a safe one: the previous app serving what
-/// it served before (restore), or the new app serving everything (forward). Mapping
-/// always comes before unmapping, so no live route is ever left without an app.
-pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bool) -> Vec<Step> {
+/// The steps from the observed state `now` to a safe one, after step `failed_index`: the
+/// previous app serving what it served before (restore), or the new app serving
+/// everything (forward). Mapping always comes before unmapping, so no live route is ever
+/// left without an app.
+pub fn recovery_steps(
+    config: &Config,
+    plan: &Plan,
+    now: &PairState,
+    failed_index: usize,
+    forward: bool,
+) -> Vec<Step> {
     let before = &plan.before;
     let target = &plan.target;
     let mut steps = Vec::new();
@@ -57,32 +59,39 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
         }
     };
     if forward {
-        for route in &config.live {
+        for route in &plan.live {
             if !now.holds(target, route) {
                 steps.push(Step::map_route(target, route, RouteRole::Live));
             }
         }
         if let Some(old) = &plan.previous {
-            for route in &config.live {
+            for route in &plan.live {
                 if now.holds(old, route) {
                     steps.push(Step::unmap_route(old, route, RouteRole::Live));
                 }
             }
         }
         unmap_staging(&mut steps);
-        steps.extend(plan.retire_step().filter(|s| now.changed_by(s)));
+        if let Some(retire) = plan.retire_step().filter(|s| now.changed_by(s)) {
+            // The drain, unless it already ran.
+            let drain = plan.steps[failed_index..]
+                .iter()
+                .find(|s| matches!(s, Step::Drain { .. }));
+            steps.extend(drain.cloned());
+            steps.push(retire);
+        }
     } else {
         if let Some(old) = &plan.previous {
             if now.get(old).is_some_and(|s| !s.started()) {
                 steps.push(Step::Start { app: old.clone() });
             }
-            for route in &config.live {
+            for route in &plan.live {
                 if before.holds(old, route) && !now.holds(old, route) {
                     steps.push(Step::map_route(old, route, RouteRole::Live));
                 }
             }
         }
-        for route in &config.live {
+        for route in &plan.live {
             if now.holds(target, route) {
                 steps.push(Step::unmap_route(target, route, RouteRole::Live));
             }
@@ -99,6 +108,13 @@ pub fn recovery_steps(config: &Config, plan: &Plan, now: &PairState, forward: bo
         }
     }
     steps
+}
+
+/// After an interrupt during the drain, the user wants out now: the previous app, which
+/// no longer holds a route, is left running rather than retired (harmless; the next
+/// deploy pushes to it). Whether `steps` should leave the retirement out.
+pub fn spare_previous(plan: &Plan, failed_index: usize, interrupted: bool) -> bool {
+    interrupted && matches!(plan.steps[failed_index], Step::Drain { .. })
 }
 
 /// Without an observed state, whether to finish the switch, by the rule of
@@ -145,6 +161,7 @@ pub fn blind_recovery_steps(
                         | Step::Start { .. }
                         | Step::Stop { .. }
                         | Step::Delete { .. }
+                        | Step::Drain { .. }
                 )
             })
             .cloned()
@@ -152,7 +169,7 @@ pub fn blind_recovery_steps(
     }
     if let Some(old) = &plan.previous {
         steps.push(Step::Start { app: old.clone() });
-        for route in config.live.iter().filter(|r| before.holds(old, r)) {
+        for route in plan.live.iter().filter(|r| before.holds(old, r)) {
             steps.push(Step::map_route(old, route, RouteRole::Live));
         }
     }
@@ -213,9 +230,9 @@ mod tests {
             started(&["live.example.com"]),
             started(&["stg.example.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &now, smoke));
+        assert!(!complete_forward(&plan, &now, smoke));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, smoke, false)),
             ["cf unmap-route b example.com --hostname stg", "cf stop b"]
         );
     }
@@ -231,9 +248,9 @@ mod tests {
             started(&["live.example.com"]),
             started(&["stg.example.com", "live.example.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &now, unmap_old));
+        assert!(!complete_forward(&plan, &now, unmap_old));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, unmap_old, false)),
             [
                 "cf unmap-route b example.com --hostname live",
                 "cf unmap-route b example.com --hostname stg",
@@ -252,9 +269,9 @@ mod tests {
             started(&[]),
             started(&["stg.example.com", "live.example.com"]),
         );
-        assert!(complete_forward(&c, &plan, &now, unmap_old));
+        assert!(complete_forward(&plan, &now, unmap_old));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &now, true)),
+            commands(&recovery_steps(&c, &plan, &now, unmap_old, true)),
             ["cf unmap-route b example.com --hostname stg", "cf stop a"]
         );
     }
@@ -269,9 +286,9 @@ mod tests {
             stopped(&["www.shop.com"]),
             stopped(&["live.example.com", "www.shop.com"]),
         );
-        assert!(!complete_forward(&c, &plan, &now, 5));
+        assert!(!complete_forward(&plan, &now, 5));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &now, false)),
+            commands(&recovery_steps(&c, &plan, &now, 5, false)),
             [
                 "cf start a",
                 "cf map-route a example.com --hostname live",
@@ -288,9 +305,9 @@ mod tests {
         let plan = plan_deploy(&c, &before).unwrap();
         let last = plan.steps.len() - 1;
         let now = pair(started(&["live.example.com", "stg.example.com"]), None);
-        assert!(complete_forward(&c, &plan, &now, last));
+        assert!(complete_forward(&plan, &now, last));
         assert_eq!(
-            commands(&recovery_steps(&c, &plan, &now, true)),
+            commands(&recovery_steps(&c, &plan, &now, last, true)),
             ["cf unmap-route a example.com --hostname stg"]
         );
     }
@@ -303,10 +320,10 @@ mod tests {
         let map_live = index_of(&plan, |s| s.maps(RouteRole::Live));
         // The live map took effect although cf reported a failure.
         let now = pair(started(&["live.example.com", "stg.example.com"]), None);
-        assert!(complete_forward(&c, &plan, &now, map_live));
+        assert!(complete_forward(&plan, &now, map_live));
         // It did not take effect: nothing is served, restoring is safe.
         let now = pair(started(&["stg.example.com"]), None);
-        assert!(!complete_forward(&c, &plan, &now, map_live));
+        assert!(!complete_forward(&plan, &now, map_live));
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::metadata::{self, AppMeta};
+use crate::route::Route;
 
 use super::retire::By;
 use super::{planner, PairState, PlanError, Retire, RouteRole, Step};
@@ -15,8 +16,10 @@ use super::{planner, PairState, PlanError, Retire, RouteRole, Step};
 ///
 /// Where the safe choice needs a human (both apps live, and the records do not say which
 /// one holds the checked new version) it fails, and nothing is changed.
+/// `live` is every live route (see [`super::planner::live_routes`]), the main one first.
 pub fn resolve(
     config: &Config,
+    live: &[Route],
     pair: &PairState,
     meta: &BTreeMap<String, AppMeta>,
 ) -> Result<(Vec<Step>, PairState, Vec<String>), PlanError> {
@@ -28,6 +31,28 @@ pub fn resolve(
         steps.push(step);
     };
     let main = config.main_live();
+
+    // A stopped app serves nothing: beside a started one, its live routes are leftovers
+    // that can go without moving any traffic.
+    if let [a, b] = state.holders(main)[..] {
+        let (a, b) = (a.to_string(), b.to_string());
+        let stopped = match (state.started(&a), state.started(&b)) {
+            (true, false) => Some(b),
+            (false, true) => Some(a),
+            _ => None,
+        };
+        if let Some(stopped) = stopped {
+            notes.push(format!(
+                "both apps hold the live route, but {stopped} is stopped and serves nothing: unmapping the live routes from it"
+            ));
+            for route in live {
+                if state.holds(&stopped, route) {
+                    let step = Step::unmap_route(&stopped, route, RouteRole::Live);
+                    push(&mut state, &mut steps, step);
+                }
+            }
+        }
+    }
 
     if state.holders(main).len() == 2 {
         let Some(new) = checked_newer(config, &state, meta) else {
@@ -43,19 +68,19 @@ pub fn resolve(
             "both apps hold the live route: an earlier deploy was interrupted during the switch; \
              {new} holds the version that passed its check in that deploy, so the switch to it is finished first"
         ));
-        for route in &config.live {
+        for route in live {
             if state.holds(&old, route) && !state.holds(&new, route) {
                 let step = Step::map_route(&new, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
-        for route in &config.live {
+        for route in live {
             if state.holds(&old, route) {
                 let step = Step::unmap_route(&old, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
-        if let Some(step) = Retire::of(config.old_app, By::Resolution).step(&old) {
+        if let Some(step) = Retire::of(config.switch.old, By::Resolution).step(&old) {
             if state.changed_by(&step) {
                 push(&mut state, &mut steps, step);
             }
@@ -73,37 +98,34 @@ pub fn resolve(
         }
     }
 
-    if let Some(live) = state.holders(main).first().map(|s| s.to_string()) {
-        let other = config.other(&live).to_string();
-        for route in &config.live[1..] {
+    if let Some(holder) = state.holders(main).first().map(|s| s.to_string()) {
+        let other = config.other(&holder).to_string();
+        for route in &live[1..] {
             if state.holds(&other, route) {
                 notes.push(format!(
-                    "{other} still holds the live route {route}, which belongs with {live}"
+                    "{other} still holds the live route {route}, which belongs with {holder}"
                 ));
-                if !state.holds(&live, route) {
-                    let step = Step::map_route(&live, route, RouteRole::Live);
+                if !state.holds(&holder, route) {
+                    let step = Step::map_route(&holder, route, RouteRole::Live);
                     push(&mut state, &mut steps, step);
                 }
                 let step = Step::unmap_route(&other, route, RouteRole::Live);
                 push(&mut state, &mut steps, step);
             }
         }
-        if let Some(s) = state.get(&live) {
+        if let Some(s) = state.get(&holder) {
             if !s.started() {
                 notes.push(format!(
-                    "the live app {live} is stopped: {main} is down until this deploy switches it"
+                    "the live app {holder} is stopped: {main} is down until this deploy switches it"
                 ));
             } else if !s.instances.is_empty() && s.running_instances() == 0 {
                 notes.push(format!(
-                    "no instance of the live app {live} is running ({}): {main} is down until this deploy switches it",
+                    "no instance of the live app {holder} is running ({}): {main} is down until this deploy switches it",
                     s.instances.join(", ")
                 ));
             }
         }
-    } else if config.live[1..]
-        .iter()
-        .any(|r| !state.holders(r).is_empty())
-    {
+    } else if live[1..].iter().any(|r| !state.holders(r).is_empty()) {
         notes.push(format!(
             "no app holds the main live route {main}, but extra live routes are held; the deploy maps them all"
         ));
@@ -156,6 +178,7 @@ mod tests {
         let c = config("");
         let (steps, _, notes) = resolve(
             &c,
+            &c.live,
             &pair(started(&["live.example.com"]), stopped(&[])),
             &BTreeMap::new(),
         )
@@ -180,7 +203,7 @@ mod tests {
                 &[(D, "2026-02-01T00:00:00Z y"), (C, "2026-02-01T00:00:00Z y")],
             ),
         ]);
-        let (steps, after, notes) = resolve(&c, &state, &m).unwrap();
+        let (steps, after, notes) = resolve(&c, &c.live, &state, &m).unwrap();
         assert_eq!(
             lines(&steps),
             [
@@ -212,7 +235,7 @@ mod tests {
             ),
             ("b", &[(D, "2026-02-01T00:00:00Z y")]),
         ]);
-        let (steps, _, _) = resolve(&c, &state, &m).unwrap();
+        let (steps, _, _) = resolve(&c, &c.live, &state, &m).unwrap();
         assert_eq!(
             lines(&steps),
             ["cf unmap-route b example.com --hostname live", "cf stop b"]
@@ -226,20 +249,44 @@ mod tests {
             started(&["live.example.com"]),
             started(&["live.example.com"]),
         );
-        let e = resolve(&c, &state, &BTreeMap::new())
+        let e = resolve(&c, &c.live, &state, &BTreeMap::new())
             .unwrap_err()
             .to_string();
         assert!(
             e.contains("do not say which one holds the checked new version"),
             "{e}"
         );
-        // A checked app that is stopped cannot take the live route either.
+        // Both stopped: nothing serves, and nothing says which should.
         let state = pair(
-            started(&["live.example.com"]),
+            stopped(&["live.example.com"]),
             stopped(&["live.example.com"]),
         );
         let m = meta(&[("b", &[(D, "d"), (C, "d")])]);
-        assert!(resolve(&c, &state, &m).is_err());
+        assert!(resolve(&c, &c.live, &state, &m).is_err());
+    }
+
+    #[test]
+    fn a_stopped_app_beside_a_started_one_loses_its_live_routes() {
+        // Even checked and newer: it serves nothing, so unmapping moves no traffic.
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n");
+        let state = pair(
+            started(&["live.example.com", "www.shop.com"]),
+            stopped(&["live.example.com", "www.shop.com"]),
+        );
+        let m = meta(&[("b", &[(D, "d"), (C, "d")])]);
+        let (steps, after, notes) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            [
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b shop.com --hostname www",
+            ]
+        );
+        assert_eq!(after.holders(c.main_live()), ["a"]);
+        assert!(
+            notes[0].contains("b is stopped and serves nothing"),
+            "{notes:?}"
+        );
     }
 
     #[test]
@@ -249,7 +296,7 @@ mod tests {
             started(&["live.example.com", "stg.example.com"]),
             started(&["www.shop.com", "stg.example.com"]),
         );
-        let (steps, _, notes) = resolve(&c, &state, &BTreeMap::new()).unwrap();
+        let (steps, _, notes) = resolve(&c, &c.live, &state, &BTreeMap::new()).unwrap();
         assert_eq!(
             lines(&steps),
             [
@@ -267,6 +314,7 @@ mod tests {
         let c = config("");
         let (_, _, notes) = resolve(
             &c,
+            &c.live,
             &pair(stopped(&["live.example.com"]), None),
             &BTreeMap::new(),
         )
@@ -274,7 +322,7 @@ mod tests {
         assert!(notes[0].contains("the live app a is stopped"), "{notes:?}");
         let mut crashed = started(&["live.example.com"]);
         crashed.as_mut().unwrap().instances = vec!["crashed".into()];
-        let (_, _, notes) = resolve(&c, &pair(crashed, None), &BTreeMap::new()).unwrap();
+        let (_, _, notes) = resolve(&c, &c.live, &pair(crashed, None), &BTreeMap::new()).unwrap();
         assert!(
             notes[0].contains("no instance of the live app a is running (crashed)"),
             "{notes:?}"

@@ -65,7 +65,11 @@ impl PairState {
             Step::Delete { app } => self.get(app).is_some(),
             Step::Push { .. }
             | Step::EnsureNotLive { .. }
+            | Step::CopyPolicies { .. }
+            | Step::MatchInstances { .. }
             | Step::SmokeCheck { .. }
+            | Step::VerifyLive { .. }
+            | Step::Drain { .. }
             | Step::Annotate { .. } => true,
         }
     }
@@ -102,7 +106,11 @@ impl PairState {
             }
             Step::Push { .. }
             | Step::EnsureNotLive { .. }
+            | Step::CopyPolicies { .. }
+            | Step::MatchInstances { .. }
             | Step::SmokeCheck { .. }
+            | Step::VerifyLive { .. }
+            | Step::Drain { .. }
             | Step::Annotate { .. } => {}
         }
     }

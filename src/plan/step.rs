@@ -3,6 +3,7 @@
 //! [`Display`](fmt::Display) is the line the user reads while one runs.
 
 use std::fmt;
+use std::time::Duration;
 
 use crate::cf::{commands, CfCommand};
 use crate::route::Route;
@@ -23,10 +24,24 @@ pub enum Step {
         app: String,
         command: CfCommand,
     },
-    /// Reads the app after the push and unmaps any live route it holds: a manifest or an
+    /// Reads the app after the push and unmaps any of `live` it holds: a manifest or an
     /// old cf may have put routes on it, and unverified code must not get live traffic.
     EnsureNotLive {
         app: String,
+        live: Vec<Route>,
+    },
+    /// Gives `to` every container-to-container network policy `from` has, as source and
+    /// as destination: policies name app GUIDs, so apps that reach `from` over an
+    /// internal route would be denied once `to` serves it.
+    CopyPolicies {
+        from: String,
+        to: String,
+    },
+    /// Scales `app` up to the instance count of `like` (never down; the user's own count
+    /// wins, with a warning) and waits until that many run.
+    MatchInstances {
+        app: String,
+        like: String,
     },
     MapRoute {
         app: String,
@@ -41,6 +56,17 @@ pub enum Step {
     SmokeCheck {
         app: String,
         url: String,
+    },
+    /// Asks the router for `url` as `app`'s instance 0 until it answers as the smoke check
+    /// expects: the router has the new route before the old app lets go of it.
+    VerifyLive {
+        app: String,
+        url: String,
+    },
+    /// Waits while the requests the router already sent to `app` finish.
+    Drain {
+        app: String,
+        time: Duration,
     },
     Start {
         app: String,
@@ -98,7 +124,12 @@ impl Step {
                 };
                 Some(commands::annotate(&guid, values))
             }
-            Step::EnsureNotLive { .. } | Step::SmokeCheck { .. } => None,
+            Step::EnsureNotLive { .. }
+            | Step::CopyPolicies { .. }
+            | Step::MatchInstances { .. }
+            | Step::SmokeCheck { .. }
+            | Step::VerifyLive { .. }
+            | Step::Drain { .. } => None,
         }
     }
 }
@@ -107,9 +138,23 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Step::Push { app, .. } => write!(f, "push the new version to {app} (no route)"),
-            Step::EnsureNotLive { app } => {
+            Step::EnsureNotLive { app, .. } => {
                 write!(f, "make sure {app} holds no live route after the push")
             }
+            Step::CopyPolicies { from, to } => {
+                write!(f, "give {to} the network policies of {from}")
+            }
+            Step::MatchInstances { app, like } => {
+                write!(f, "run as many instances of {app} as {like} does")
+            }
+            Step::VerifyLive { app, url } => {
+                write!(f, "check that the router sends {url} to {app}")
+            }
+            Step::Drain { app, time } => write!(
+                f,
+                "let requests in flight to {app} finish ({})",
+                humantime::format_duration(*time)
+            ),
             Step::MapRoute { app, route, role } => {
                 write!(f, "map {role} route {route} to {app}")
             }

@@ -176,6 +176,18 @@ impl Sink for Human {
                 cause.lines().next().unwrap_or(cause),
             )),
             Event::Warning { message } => self.warn(message),
+            Event::PoliciesAdded { from, to, policies } => self.info(&format!(
+                "gave {to} the network policies of {from}: {}",
+                policies.join("; ")
+            )),
+            Event::Scaled {
+                app,
+                like,
+                from,
+                to,
+            } => self.info(&format!(
+                "scaled {app} from {from} to {to} instances, as many as {like} runs"
+            )),
             Event::Status { config, pair, meta } => {
                 for line in super::status::render(config, pair, meta) {
                     self.result(&line);

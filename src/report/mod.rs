@@ -93,6 +93,20 @@ pub enum Event<'a> {
         cause: &'a str,
         target: &'a str,
     },
+    /// `to` was given network policies that `from` has (each as `SOURCE -> DEST PROTOCOL
+    /// PORTS`, apps of the pair by name, others by GUID).
+    PoliciesAdded {
+        from: &'a str,
+        to: &'a str,
+        policies: &'a [String],
+    },
+    /// `app` was scaled up to the instance count of `like`.
+    Scaled {
+        app: &'a str,
+        like: &'a str,
+        from: u32,
+        to: u32,
+    },
     Warning {
         message: &'a str,
     },
@@ -178,6 +192,10 @@ impl Sink for Recorder {
             ),
             Event::SwitchCompleted { failed, .. } => format!("switch completed after: {failed}"),
             Event::Warning { message } => format!("warning: {message}"),
+            Event::PoliciesAdded { to, policies, .. } => {
+                format!("policies for {to}: {}", policies.join("; "))
+            }
+            Event::Scaled { app, from, to, .. } => format!("scaled {app} from {from} to {to}"),
             Event::Status { .. } => "status".to_string(),
             Event::Summary { plan, .. } => match &plan.previous {
                 Some(old) => format!("summary: {} live; {old} {}", plan.target, plan.retire),

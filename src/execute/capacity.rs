@@ -1,0 +1,81 @@
+//! The new version takes live traffic with the capacity of the old one: `cf push`
+//! without `instances` keeps the idle app's own count, which can be far below the live
+//! app's (scaled by hand or by an autoscaler while it was live).
+
+use std::time::{Duration, Instant};
+
+use super::{guid, StepError};
+use crate::cf::CfCommand;
+use crate::context::Context;
+use crate::report::Event;
+
+/// cf's own default for an instance to start (`CF_STARTUP_TIMEOUT`, 5 minutes).
+const INSTANCES_TIMEOUT: Duration = Duration::from_secs(5 * 60);
+
+/// Scales `app` up to `like`'s instance count (never down, and not past the user's own
+/// count: that wins, with a warning), then waits until that many run: `cf scale` returns
+/// once one runs (v7/v8) or at once (v6).
+pub(super) fn match_instances(ctx: &Context, app: &str, like: &str) -> Result<(), StepError> {
+    let (guid, like_guid) = (guid(ctx, app, None)?, guid(ctx, like, None)?);
+    let (ours, theirs) = (ctx.cf.process(&guid)?, ctx.cf.process(&like_guid)?);
+    if ours.memory_in_mb != theirs.memory_in_mb || ours.disk_in_mb != theirs.disk_in_mb {
+        ctx.warn(&format!(
+            "{app} has {} MB of memory and {} MB of disk per instance, {like} has {} MB and {} MB",
+            ours.memory_in_mb, ours.disk_in_mb, theirs.memory_in_mb, theirs.disk_in_mb
+        ));
+    }
+    let mut goal = theirs.instances.min(ours.instances);
+    if ours.instances < theirs.instances {
+        match crate::preflight::user_instances(ctx.config, app) {
+            Some(n) => ctx.warn(&format!(
+                "{like} runs {} instances, but the push asks for {n} (push.args or the manifest): \
+                 {app} takes live traffic with {} as asked",
+                theirs.instances, ours.instances
+            )),
+            None => {
+                let command = CfCommand::new([
+                    "scale".to_string(),
+                    app.to_string(),
+                    "-i".to_string(),
+                    theirs.instances.to_string(),
+                ]);
+                ctx.cf.run(&command, ctx.cf.timeout)?;
+                ctx.events.emit(Event::Scaled {
+                    app,
+                    like,
+                    from: ours.instances,
+                    to: theirs.instances,
+                });
+                goal = theirs.instances;
+            }
+        }
+    }
+    wait_until_running(ctx, app, &guid, goal)
+}
+
+fn wait_until_running(ctx: &Context, app: &str, guid: &str, goal: u32) -> Result<(), StepError> {
+    let deadline = Instant::now() + INSTANCES_TIMEOUT;
+    loop {
+        let (running, of) = ctx.cf.running(guid)?;
+        if running >= goal {
+            return Ok(());
+        }
+        ctx.events.emit(Event::Output {
+            line: &format!("{app}: {running} of {of} instances running, waiting for {goal}"),
+        });
+        if Instant::now() >= deadline {
+            return Err(StepError::NotReady {
+                what: format!(
+                    "only {running} of {app}'s instances run after {}, and {goal} must before it takes live traffic",
+                    humantime::format_duration(INSTANCES_TIMEOUT)
+                ),
+                hint: format!(
+                    "see why with `cf app {app}` and `cf logs {app} --recent` (quota, memory, a crash), then deploy again"
+                ),
+            });
+        }
+        if !crate::interrupt::sleep(ctx.config.smoke.interval) {
+            return Err(StepError::Interrupted);
+        }
+    }
+}
