@@ -18,7 +18,9 @@ pub mod retire;
 pub mod state;
 pub mod step;
 
-pub use planner::{live_app, plan_deploy, plan_rollback, push_command};
+pub use planner::{
+    live_app, live_routes, plan_deploy, plan_rollback, push_command, unlisted_routes,
+};
 pub use resolve::resolve;
 pub use retire::Retire;
 pub use state::PairState;

@@ -45,23 +45,38 @@ pub fn live_routes(
     pair: &PairState,
     meta: &BTreeMap<String, AppMeta>,
 ) -> Result<Vec<Route>, PlanError> {
-    let mut live = config.live.clone();
-    let mut unlisted = Vec::new();
-    for app in pair.holders(config.main_live()) {
-        for route in meta.get(app).map_or(&[][..], |m| &m.routes) {
-            if *route != config.staging && !live.contains(route) {
-                live.push(route.clone());
-                unlisted.push((app.to_string(), route.clone()));
-            }
-        }
-    }
+    let unlisted = unlisted_routes(config, pair, meta);
     if config.unlisted == Unlisted::Refuse && !unlisted.is_empty() {
         return Err(PlanError::UnlistedRoutes {
             config: config.path.display().to_string(),
             routes: unlisted,
         });
     }
+    let mut live = config.live.clone();
+    for (_, route) in unlisted {
+        if !live.contains(&route) {
+            live.push(route);
+        }
+    }
     Ok(live)
+}
+
+/// The routes an app holding the main live route holds that the configuration does not
+/// list (the staging route aside), with the app holding each.
+pub fn unlisted_routes(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Vec<(String, Route)> {
+    let mut unlisted = Vec::new();
+    for app in pair.holders(config.main_live()) {
+        for route in meta.get(app).map_or(&[][..], |m| &m.routes) {
+            if *route != config.staging && !config.live.contains(route) {
+                unlisted.push((app.to_string(), route.clone()));
+            }
+        }
+    }
+    unlisted
 }
 
 /// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--var K=V]... [ARGS...]`

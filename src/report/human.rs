@@ -10,7 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Event, Sink};
 use crate::hint::Hint;
-use crate::plan::Kind;
+use crate::config::Config;
+use crate::plan::{Kind, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verbosity {
@@ -54,6 +55,38 @@ impl Human {
         let _ = writeln!(out, "{text}");
     }
 
+    /// Which app is live, where the new version goes, and what moves besides the routes
+    /// the configuration lists.
+    fn plan_ready(&self, plan: &Plan, config: &Config) {
+        self.info(&match (&plan.previous, plan.kind) {
+            (Some(old), Kind::Deploy) => {
+                format!("live: {old}; the new version goes to {}", plan.target)
+            }
+            (None, _) => format!(
+                "no app holds {} yet: first deploy, to {}",
+                config.main_live(),
+                plan.target
+            ),
+            (Some(old), Kind::Rollback) => format!(
+                "live: {old}; rolling back to the previous version on {}",
+                plan.target
+            ),
+        });
+        let unlisted: Vec<String> = plan
+            .live
+            .iter()
+            .filter(|r| !config.live.contains(r))
+            .map(ToString::to_string)
+            .collect();
+        if !unlisted.is_empty() {
+            self.info(&format!(
+                "routes not in {} move with the live app too: {}",
+                config.path.display(),
+                unlisted.join(", ")
+            ));
+        }
+    }
+
     fn end_step(&self, text: &str) {
         let bar = self.bar.lock().unwrap().take();
         match bar {
@@ -92,20 +125,9 @@ impl Sink for Human {
                 target.org.as_deref().unwrap_or("?"),
                 target.space.as_deref().unwrap_or("?"),
             )),
-            Event::PlanReady { plan, config } => self.info(&match (&plan.previous, plan.kind) {
-                (Some(old), Kind::Deploy) => {
-                    format!("live: {old}; the new version goes to {}", plan.target)
-                }
-                (None, _) => format!(
-                    "no app holds {} yet: first deploy, to {}",
-                    config.main_live(),
-                    plan.target
-                ),
-                (Some(old), Kind::Rollback) => format!(
-                    "live: {old}; rolling back to the previous version on {}",
-                    plan.target
-                ),
-            }),
+            Event::PlanReady { plan, config } => {
+                self.plan_ready(plan, config);
+            }
             Event::DryRun { plan } => {
                 // The whole plan in order on stderr (checks included); the cf commands
                 // alone on stdout, ready to be read or pasted.

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::config::Config;
 use crate::metadata::{self, AppMeta};
-use crate::plan::{live_app, PairState};
+use crate::config::Unlisted;
+use crate::plan::{live_app, unlisted_routes, PairState};
 
 /// The lines `status` prints on stdout.
 pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta>) -> Vec<String> {
@@ -48,6 +49,24 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
         if !facts.is_empty() {
             lines.push(format!("{app}: {}", facts.join("; ")));
         }
+    }
+    let unlisted: Vec<String> = unlisted_routes(config, pair, meta)
+        .iter()
+        .map(|(_, r)| r.to_string())
+        .collect();
+    if !unlisted.is_empty() {
+        lines.push(match config.unlisted {
+            Unlisted::Move => format!(
+                "not in {}, moved with the live app: {}",
+                config.path.display(),
+                unlisted.join(", ")
+            ),
+            Unlisted::Refuse => format!(
+                "not in {} (routes.unlisted = \"refuse\": a deploy stops): {}",
+                config.path.display(),
+                unlisted.join(", ")
+            ),
+        });
     }
     lines.push(match live_app(config, pair) {
         Ok(Some(app)) => {
