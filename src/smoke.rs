@@ -245,6 +245,7 @@ mod tests {
     use super::*;
     use std::io::{Read, Write};
     use std::net::TcpListener;
+    use std::sync::{Arc, Mutex};
 
     /// Answers every request with the given responses in turn (the last one repeats).
     fn server(responses: Vec<(u16, &'static str)>) -> String {
@@ -335,5 +336,68 @@ mod tests {
         assert!(e.contains("checking http://127.0.0.1:"), "{e}");
         s.command = vec!["true".into()];
         check(&s, &|_| {}).unwrap();
+    }
+
+    /// A router that does not know the route for `guid` until its `known_after`-th
+    /// request, then answers for it; records the X-CF-APP-INSTANCE headers it saw.
+    fn router(guid: &'static str, known_after: usize) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (i, stream) in listener.incoming().enumerate() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let request = String::from_utf8_lossy(&buf[..n]).to_ascii_lowercase();
+                let instance = request
+                    .lines()
+                    .find_map(|l| l.strip_prefix("x-cf-app-instance: "))
+                    .unwrap_or("")
+                    .trim()
+                    .to_string();
+                log.lock().unwrap().push(instance.clone());
+                let reply = if instance == format!("{guid}:0") && i + 1 >= known_after {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+                        .to_string()
+                } else {
+                    "HTTP/1.1 404 Not Found\r\nX-Cf-Routererror: unknown_route\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_string()
+                };
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[test]
+    fn the_live_check_waits_for_the_router_to_know_the_new_instance() {
+        let (url, seen) = router("g-new", 3);
+        let s = smoke("http://unused/".into());
+        let lines = Mutex::new(Vec::new());
+        verify_live(&s, &url, "g-new:0", &|l| {
+            lines.lock().unwrap().push(l.to_string())
+        })
+        .unwrap();
+        assert_eq!(*seen.lock().unwrap(), ["g-new:0", "g-new:0", "g-new:0"]);
+        let lines = lines.into_inner().unwrap();
+        assert!(
+            lines[0].ends_with(
+                "status 404 from the router (unknown_route): it does not route to g-new:0 yet"
+            ),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn the_live_check_fails_when_the_router_never_routes_to_it() {
+        let (url, _) = router("g-new", usize::MAX);
+        let mut s = smoke("http://unused/".into());
+        s.timeout = Duration::from_millis(200);
+        let e = verify_live(&s, &url, "g-new:0", &|_| {}).unwrap_err();
+        assert!(e.to_string().contains("unknown_route"), "{e}");
+        assert!(crate::hint::Hint::hint(&e)
+            .unwrap()
+            .contains("the old version kept every live route"));
     }
 }

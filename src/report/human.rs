@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{Event, Sink};
-use crate::hint::Hint;
 use crate::config::Config;
+use crate::hint::Hint;
 use crate::plan::{Kind, Plan};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 
 use crate::config::Config;
-use crate::metadata::{self, AppMeta};
 use crate::config::Unlisted;
+use crate::metadata::{self, AppMeta};
 use crate::plan::{live_app, unlisted_routes, PairState};
 
 /// The lines `status` prints on stdout.
