@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use crate::cf::{Cf, CfClient};
-use crate::config::Config;
+use crate::config::{CfLimits, Config};
 use crate::report::{Event, Sink};
 
 pub struct Context<'a> {
@@ -46,13 +46,24 @@ impl<'a> Context<'a> {
 }
 
 /// `user@host pid N`, for the lock and the records on the apps. The environment is read
-/// here and nowhere else.
+/// here and in [`cf_limits`], nowhere else.
 pub fn who_am_i() -> String {
     let user = std::env::var("USER")
         .or_else(|_| std::env::var("USERNAME"))
         .ok();
     let host = std::env::var("HOSTNAME").ok().or_else(hostname);
     crate::metadata::who(user.as_deref(), host.as_deref())
+}
+
+/// cf's own time limits, from `CF_STAGING_TIMEOUT` and `CF_STARTUP_TIMEOUT` as cf
+/// itself reads them: the push's and `cf start`'s default limits are derived from them.
+/// The environment is read here and in [`who_am_i`], nowhere else.
+pub fn cf_limits() -> CfLimits {
+    let var = |name| std::env::var(name).ok();
+    CfLimits::from_env(
+        var("CF_STAGING_TIMEOUT").as_deref(),
+        var("CF_STARTUP_TIMEOUT").as_deref(),
+    )
 }
 
 fn hostname() -> Option<String> {

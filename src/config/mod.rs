@@ -10,7 +10,11 @@
 //!    checking everything that needs more than a type (DNS labels, paths, durations,
 //!    forbidden push flags), and reports every problem at once
 //!    ([`ConfigError::Invalid`]).
+//!
+//! cf's own time limits ([`CfLimits`], from the environment) come in as a value, so that
+//! the same file always gives the same [`Config`] for the same limits.
 
+mod limits;
 mod raw;
 mod syntax;
 mod validate;
@@ -23,6 +27,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::route::Route;
+pub use limits::CfLimits;
 use raw::RawConfig;
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +120,9 @@ pub struct Config {
     pub switch: Switch,
     pub cf: CfSettings,
     pub lock: LockSettings,
+    /// Values that work but may hurt (a limit below cf's own), for the user to hear
+    /// before a deploy or a rollback; each names its key or variable.
+    pub warnings: Vec<String>,
 }
 
 /// `[switch]`: how the live routes move, and what becomes of the previous app.
@@ -168,7 +176,8 @@ pub struct Push {
     pub vars: BTreeMap<String, String>,
     /// Further `cf push` arguments, passed as given; none of them a route flag.
     pub args: Vec<String>,
-    /// The push is killed after this long.
+    /// The push is killed after this long: `push.timeout`, or by default cf's own limits
+    /// and an upload allowance ([`CfLimits::push_timeout`]).
     pub timeout: Duration,
 }
 
@@ -189,7 +198,7 @@ pub struct Smoke {
     pub command: Vec<String>,
 }
 
-/// `[cf]`: the target the deploy insists on, and the limit for cf calls.
+/// `[cf]`: the target the deploy insists on, and the limits for cf calls.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CfSettings {
     /// When set, the deploy refuses to run unless `cf target` shows this org; never
@@ -197,13 +206,16 @@ pub struct CfSettings {
     pub org: Option<String>,
     /// The same for the space; only set when `org` is.
     pub space: Option<String>,
-    /// Limit for every cf call but the push.
+    /// Limit for every cf call but the push and `cf start`.
     pub timeout: Duration,
+    /// Limit for `cf start` (a rollback's, a recovery's): `cf.start-timeout`; else
+    /// `cf.timeout` if that is set, as it always limited `cf start`; else cf's own limits
+    /// ([`CfLimits::start_timeout`]).
+    pub start_timeout: Duration,
 }
 
 pub const DEFAULT_LOCK_STALE_AFTER: Duration = Duration::from_secs(60 * 60);
 pub const DEFAULT_LOCK_SETTLE: Duration = Duration::from_secs(2);
-pub const DEFAULT_PUSH_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 pub const DEFAULT_CF_TIMEOUT: Duration = Duration::from_secs(2 * 60);
 pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Long enough for the routers to stop sending new requests to the old app (their route
@@ -213,8 +225,9 @@ pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 pub const DEFAULT_SMOKE_INTERVAL: Duration = Duration::from_secs(2);
 
 impl Config {
-    /// Reads the file at `path` and parses it.
-    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    /// Reads the file at `path` and parses it, deriving the default limits of the push
+    /// and `cf start` from cf's own `limits`.
+    pub fn load(path: &Path, limits: &CfLimits) -> Result<Config, ConfigError> {
         let read_error = |reason: String, hint: &str| ConfigError::Read {
             path: path.to_path_buf(),
             reason,
@@ -245,12 +258,17 @@ impl Config {
                 "save the file as UTF-8",
             )
         })?;
-        Config::parse(&text, path)
+        Config::parse_with(&text, path, limits)
     }
 
     /// Parses `text` as if read from `path` (the path names the file in errors and anchors
-    /// relative paths).
+    /// relative paths), with cf's default limits.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with(text, path, &CfLimits::default())
+    }
+
+    /// [`Config::parse`] with cf's limits as the environment sets them.
+    pub fn parse_with(text: &str, path: &Path, limits: &CfLimits) -> Result<Config, ConfigError> {
         let only_comments = text
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
@@ -264,7 +282,7 @@ impl Config {
             });
         }
         let raw: RawConfig = toml::from_str(text).map_err(|e| syntax::error(text, path, &e))?;
-        validate::config(raw, path)
+        validate::config(raw, path, limits)
     }
 
     /// The URLs the live routes serve, for people.
@@ -358,6 +376,7 @@ staging = "sinatrastaging"
                 "space",
                 "settle",
                 "stale-after",
+                "start-timeout",
                 "bogus",
             ]);
             let value = prop_oneof![

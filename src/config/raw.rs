@@ -101,6 +101,7 @@ pub(super) struct RawCf {
     pub(super) org: Option<String>,
     pub(super) space: Option<String>,
     pub(super) timeout: Option<String>,
+    pub(super) start_timeout: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -5,6 +5,9 @@
 //! Every section is checked even after a problem, so that the user sees all of them at
 //! once. They are listed in the order found: section by section as [`config`] calls them,
 //! and within a section in the order its function checks; tests assert that order.
+//!
+//! Values that work but may hurt (a time limit below cf's own) are warnings, not
+//! problems: they end up in [`Config::warnings`].
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,9 +15,9 @@ use std::time::Duration;
 
 use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
 use super::{
-    CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke, Switch, Unlisted,
-    DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
-    DEFAULT_PUSH_TIMEOUT, DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+    CfLimits, CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke,
+    Switch, Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE,
+    DEFAULT_LOCK_STALE_AFTER, DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
 
@@ -44,9 +47,15 @@ impl Problems {
 }
 
 /// `raw`, read from `path`, as a [`Config`], or every problem it has. Relative paths in
-/// the file are anchored at `path`'s directory.
-pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError> {
+/// the file are anchored at `path`'s directory; the default limits of the push and of
+/// `cf start` come from cf's own `limits`.
+pub(super) fn config(
+    raw: RawConfig,
+    path: &Path,
+    limits: &CfLimits,
+) -> Result<Config, ConfigError> {
     let mut problems = Problems::default();
+    let mut warnings = unreadable_limits(limits);
     let base = path.parent().unwrap_or(Path::new(""));
 
     let Apps { blue, green } = apps(raw.apps, &mut problems);
@@ -55,11 +64,11 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
         staging,
         unlisted,
     } = routes(raw.routes, &mut problems);
-    let push = push(raw.push, base, &mut problems);
+    let push = push(raw.push, base, limits, &mut problems, &mut warnings);
     let smoke_url_given = raw.smoke.url.as_deref().is_some_and(|u| !u.is_empty());
     let smoke_path = raw.smoke.path.clone();
     let smoke = smoke(raw.smoke, &staging, &mut problems);
-    let cf = cf(raw.cf, &mut problems);
+    let cf = cf(raw.cf, limits, &mut problems, &mut warnings);
     let lock = lock(raw.lock, &mut problems);
     // Here rather than in `cf` only to keep the order problems have always been listed
     // in: cf.space came after the [lock] keys.
@@ -90,7 +99,53 @@ pub(super) fn config(raw: RawConfig, path: &Path) -> Result<Config, ConfigError>
         switch,
         cf,
         lock,
+        warnings,
     })
+}
+
+/// `CF_STAGING_TIMEOUT` or `CF_STARTUP_TIMEOUT` set to what cf does not take for minutes:
+/// the user meant a limit cf will not keep.
+fn unreadable_limits(limits: &CfLimits) -> Vec<String> {
+    limits
+        .unreadable
+        .iter()
+        .map(|(name, value)| {
+            let default = if name == "CF_STAGING_TIMEOUT" {
+                super::limits::CF_DEFAULT_STAGING
+            } else {
+                super::limits::CF_DEFAULT_STARTUP
+            };
+            format!(
+                "{name}={value} is not a number of minutes: cf v7 and v8 ignore it and wait their default {}; \
+                 write minutes only, like {name}=20",
+                humantime::format_duration(default)
+            )
+        })
+        .collect()
+}
+
+/// The limit `key` sets for a call in which cf itself waits up to `limits.cf_wait()`:
+/// `value` if given (it wins, with a warning when it is shorter than cf's wait), else
+/// `default`.
+fn limit_for_cf_wait(
+    key: &str,
+    value: Option<&str>,
+    (what, default): (&str, Duration),
+    limits: &CfLimits,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Duration {
+    let Some(value) = value else { return default };
+    let limit = duration(key, Some(value), default, problems);
+    if limit < limits.cf_wait() {
+        warnings.push(format!(
+            "{key} = \"{value}\" is shorter than cf's own limits for {what} ({}): a slow app is killed \
+             while cf is still waiting for it; leave {key} out (default here: {}) or raise it",
+            limits.describe(),
+            humantime::format_duration(default)
+        ));
+    }
+    limit
 }
 
 /// `[apps]`, names trimmed.
@@ -192,13 +247,22 @@ fn routes(raw: RawRoutes, problems: &mut Problems) -> Routes {
     }
 }
 
-/// `[push]`, with its paths anchored at `base`, the directory of the file.
-fn push(raw: RawPush, base: &Path, problems: &mut Problems) -> Push {
-    let timeout = duration(
+/// `[push]`, with its paths anchored at `base`, the directory of the file; the push's
+/// limit defaults to cf's own `limits` and the upload.
+fn push(
+    raw: RawPush,
+    base: &Path,
+    limits: &CfLimits,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> Push {
+    let timeout = limit_for_cf_wait(
         "push.timeout",
         raw.timeout.as_deref(),
-        DEFAULT_PUSH_TIMEOUT,
+        ("a push, after the upload", limits.push_timeout()),
+        limits,
         problems,
+        warnings,
     );
     for (i, arg) in raw.args.iter().enumerate() {
         let flag = arg.split('=').next().unwrap_or(arg);
@@ -293,17 +357,52 @@ fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
 }
 
 /// `[cf]`, blank org and space taken as unset. See also [`space_needs_org`].
-fn cf(raw: RawCf, problems: &mut Problems) -> CfSettings {
+///
+/// `cf start`'s limit: `cf.start-timeout`; without it, an explicit `cf.timeout`, which
+/// has always limited `cf start` too and keeps that meaning in the files that set it
+/// (with a warning if it cuts cf short); without either, cf's own `limits` and a minute
+/// for its API calls.
+fn cf(
+    raw: RawCf,
+    limits: &CfLimits,
+    problems: &mut Problems,
+    warnings: &mut Vec<String>,
+) -> CfSettings {
     let nonempty = |s: Option<String>| s.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let timeout = duration(
+        "cf.timeout",
+        raw.timeout.as_deref(),
+        DEFAULT_CF_TIMEOUT,
+        problems,
+    );
+    let default_start = limits.start_timeout();
+    let start_timeout = match (raw.start_timeout.as_deref(), raw.timeout.as_deref()) {
+        (Some(_), _) | (None, None) => limit_for_cf_wait(
+            "cf.start-timeout",
+            raw.start_timeout.as_deref(),
+            ("`cf start`", default_start),
+            limits,
+            problems,
+            warnings,
+        ),
+        (None, Some(v)) => {
+            if timeout < limits.cf_wait() {
+                warnings.push(format!(
+                    "cf.timeout = \"{v}\" also limits `cf start` (a rollback's, a recovery's), as cf.start-timeout \
+                     is not set, and is shorter than cf's own limits for it ({}): a slow app is killed while cf \
+                     is still waiting for it; set cf.start-timeout = \"{}\"",
+                    limits.describe(),
+                    humantime::format_duration(default_start)
+                ));
+            }
+            timeout
+        }
+    };
     CfSettings {
         org: nonempty(raw.org),
         space: nonempty(raw.space),
-        timeout: duration(
-            "cf.timeout",
-            raw.timeout.as_deref(),
-            DEFAULT_CF_TIMEOUT,
-            problems,
-        ),
+        timeout,
+        start_timeout,
     }
 }
 
@@ -499,8 +598,12 @@ mod tests {
         assert!(c.smoke.enabled);
         assert_eq!(c.smoke.expect_status, 200);
         assert_eq!(c.smoke.timeout, Duration::from_secs(60));
-        assert_eq!(c.push.timeout, DEFAULT_PUSH_TIMEOUT);
+        // cf's own limits (staging 15m + startup 5m), an upload allowance and a minute
+        // for the API calls: never shorter than cf's own waits.
+        assert_eq!(c.push.timeout, Duration::from_secs(36 * 60));
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(21 * 60));
         assert_eq!(c.cf.timeout, DEFAULT_CF_TIMEOUT);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         assert_eq!(c.switch.old, OldApp::Stop);
         assert_eq!(c.other("sinatra_a"), "sinatra_b");
         assert_eq!(c.other("sinatra_b"), "sinatra_a");
@@ -539,6 +642,7 @@ old = "keep"
 org = "my-org"
 space = "prod"
 timeout = "90s"
+start-timeout = "30m"
 "#
         );
         let c = Config::parse(&text, Path::new("/srv/proj/deploy.toml")).unwrap();
@@ -567,6 +671,11 @@ timeout = "90s"
         assert_eq!(c.switch.old, OldApp::Keep);
         assert_eq!(c.cf.org.as_deref(), Some("my-org"));
         assert_eq!(c.cf.timeout, Duration::from_secs(90));
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(30 * 60));
+        assert_eq!(c.push.timeout, Duration::from_secs(15 * 60));
+        // 15m is shorter than cf's own 20m: it wins, with a warning.
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].starts_with("push.timeout = \"15m\""));
     }
 
     #[test]
@@ -631,15 +740,91 @@ timeout = "90s"
 
     #[test]
     fn bad_durations() {
-        let text = format!("{MINIMAL}\n[push]\ntimeout = \"soon\"\n[smoke]\ntimeout = \"0s\"\ninterval = \"5 parsecs\"\n[cf]\ntimeout = \"\"\n");
+        let text = format!("{MINIMAL}\n[push]\ntimeout = \"soon\"\n[smoke]\ntimeout = \"0s\"\ninterval = \"5 parsecs\"\n[cf]\ntimeout = \"\"\nstart-timeout = \"-1m\"\n");
         assert_eq!(
             keys(&text),
             [
                 "push.timeout",
                 "smoke.timeout",
                 "smoke.interval",
-                "cf.timeout"
+                "cf.timeout",
+                "cf.start-timeout"
             ]
+        );
+    }
+
+    fn with_limits(text: &str, limits: &CfLimits) -> Config {
+        Config::parse_with(text, Path::new("deploy.toml"), limits).unwrap()
+    }
+
+    #[test]
+    fn default_limits_follow_cfs_own() {
+        let limits = CfLimits::from_env(Some("30"), Some("10"));
+        let c = with_limits(MINIMAL, &limits);
+        // Upload 15m + staging 30m + startup 10m + 1m of API calls.
+        assert_eq!(c.push.timeout, Duration::from_secs(56 * 60));
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(41 * 60));
+        assert_eq!(c.cf.timeout, DEFAULT_CF_TIMEOUT);
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    }
+
+    #[test]
+    fn explicit_limits_win_and_short_ones_warn() {
+        let limits = CfLimits::from_env(Some("30"), None);
+        let text = format!("{MINIMAL}\n[push]\ntimeout = \"20m\"\n[cf]\nstart-timeout = \"10m\"\n");
+        let c = with_limits(&text, &limits);
+        assert_eq!(c.push.timeout, Duration::from_secs(20 * 60));
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(10 * 60));
+        assert_eq!(
+            c.warnings,
+            [
+                "push.timeout = \"20m\" is shorter than cf's own limits for a push, after the upload \
+                 (staging 30m (CF_STAGING_TIMEOUT) + startup 5m): a slow app is killed while cf is still \
+                 waiting for it; leave push.timeout out (default here: 51m) or raise it",
+                "cf.start-timeout = \"10m\" is shorter than cf's own limits for `cf start` \
+                 (staging 30m (CF_STAGING_TIMEOUT) + startup 5m): a slow app is killed while cf is still \
+                 waiting for it; leave cf.start-timeout out (default here: 36m) or raise it",
+            ]
+        );
+        // As long as cf's own limits, or longer: no warning.
+        let text = format!("{MINIMAL}\n[push]\ntimeout = \"35m\"\n[cf]\nstart-timeout = \"2h\"\n");
+        assert!(with_limits(&text, &limits).warnings.is_empty());
+    }
+
+    #[test]
+    fn cf_timeout_limits_start_unless_start_timeout_is_set() {
+        let short = format!("{MINIMAL}\n[cf]\ntimeout = \"1s\"\n");
+        let c = parse(&short).unwrap();
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(1));
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(
+            c.warnings[0].starts_with("cf.timeout = \"1s\" also limits `cf start`"),
+            "{}",
+            c.warnings[0]
+        );
+        assert!(c.warnings[0].ends_with("set cf.start-timeout = \"21m\""));
+
+        let long = format!("{MINIMAL}\n[cf]\ntimeout = \"30m\"\n");
+        let c = parse(&long).unwrap();
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(30 * 60));
+        assert!(c.warnings.is_empty());
+
+        let both = format!("{MINIMAL}\n[cf]\ntimeout = \"1s\"\nstart-timeout = \"25m\"\n");
+        let c = parse(&both).unwrap();
+        assert_eq!(c.cf.timeout, Duration::from_secs(1));
+        assert_eq!(c.cf.start_timeout, Duration::from_secs(25 * 60));
+        assert!(c.warnings.is_empty());
+    }
+
+    #[test]
+    fn unreadable_cf_limits_warn() {
+        let limits = CfLimits::from_env(Some("20m"), None);
+        let c = with_limits(MINIMAL, &limits);
+        assert_eq!(c.push.timeout, Duration::from_secs(36 * 60));
+        assert_eq!(
+            c.warnings,
+            ["CF_STAGING_TIMEOUT=20m is not a number of minutes: cf v7 and v8 ignore it and wait their \
+              default 15m; write minutes only, like CF_STAGING_TIMEOUT=20"]
         );
     }
 

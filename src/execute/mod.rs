@@ -113,7 +113,7 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
                 ctx.events.emit(crate::report::Event::Output { line })
             })?;
         }
-        Step::Start { app } => cf(commands::start(app))?,
+        Step::Start { app } => drop(ctx.cf.run(&commands::start(app), config.cf.start_timeout)?),
         Step::Stop { app } => cf(commands::stop(app))?,
         Step::Delete { app } => cf(commands::delete(app))?,
         Step::Annotate { app, guid, values } => {

@@ -27,8 +27,14 @@ pub struct SwitchOptions {
 /// Runs the parsed command against any [`Cf`]; `who` names this run in the lock and the
 /// records.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
-    let config = Config::load(&cli.config)?;
+    let config = Config::load(&cli.config, &crate::context::cf_limits())?;
     let ctx = Context::new(&config, cf, events, who);
+    if !matches!(cli.command, Command::Status) {
+        // Limits that may cut cf short matter to whatever pushes or starts an app.
+        for warning in &config.warnings {
+            ctx.warn(warning);
+        }
+    }
     match cli.command {
         Command::Status => status::status(&ctx),
         Command::Deploy {
@@ -51,5 +57,100 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
                 force_unlock,
             },
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::cf::memory::MemoryCf;
+    use crate::report::Recorder;
+
+    const LIVE: &str = "live.example.com";
+
+    /// `deploy.toml` in a temporary directory, and the command line naming it.
+    fn cli(dir: &tempfile::TempDir, extra: &str, command: &str) -> Cli {
+        let path = dir.path().join("deploy.toml");
+        std::fs::write(
+            &path,
+            format!(
+                "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n\
+                 [smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n{extra}"
+            ),
+        )
+        .unwrap();
+        Cli::try_parse_from(["cf-bluegreen", "--config", path.to_str().unwrap(), command]).unwrap()
+    }
+
+    /// `b` live, `a` holding the previous version, and its `cf start` hanging.
+    fn rollback_whose_start_hangs() -> MemoryCf {
+        MemoryCf::new()
+            .app("a", false, &[])
+            .app("b", true, &[LIVE])
+            .fail("start:1:hang")
+    }
+
+    #[test]
+    fn a_rollbacks_start_runs_under_cfs_own_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let cf = rollback_whose_start_hangs();
+        let events = Recorder::default();
+        let error = run(&cli(&dir, "", "rollback"), &cf, &events, "tester").unwrap_err();
+        // Not cf.timeout (2m): staging + startup, as the environment sets them, and a
+        // minute for the API calls (21m with cf's defaults).
+        let limit = crate::context::cf_limits().start_timeout();
+        let killed = format!(
+            "`cf start a` did not finish within {}",
+            humantime::format_duration(limit)
+        );
+        assert!(error.to_string().contains(&killed), "{error}");
+        assert_eq!(cf.started("b"), Some(true));
+    }
+
+    #[test]
+    fn short_limits_are_warned_about_before_a_deploy_or_rollback_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = "[push]\ntimeout = \"1m\"\n[cf]\nstart-timeout = \"90s\"\n";
+        let cf = rollback_whose_start_hangs();
+        let events = Recorder::default();
+        let error = run(&cli(&dir, short, "rollback"), &cf, &events, "tester").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("`cf start a` did not finish within 1m 30s"),
+            "{error}"
+        );
+        let warnings: Vec<String> = events
+            .lines()
+            .into_iter()
+            .filter(|l| l.starts_with("warning: "))
+            .collect();
+        assert!(
+            warnings[0]
+                .starts_with("warning: push.timeout = \"1m\" is shorter than cf's own limits"),
+            "{warnings:?}"
+        );
+        assert!(
+            warnings[1]
+                .starts_with("warning: cf.start-timeout = \"90s\" is shorter than cf's own limits"),
+            "{warnings:?}"
+        );
+
+        // `status` neither pushes nor starts anything.
+        let events = Recorder::default();
+        run(
+            &cli(&dir, short, "status"),
+            &MemoryCf::new(),
+            &events,
+            "tester",
+        )
+        .unwrap();
+        assert!(
+            !events.lines().iter().any(|l| l.starts_with("warning: ")),
+            "{:?}",
+            events.lines()
+        );
     }
 }
