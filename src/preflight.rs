@@ -1,11 +1,12 @@
 //! The read-only start of every command: cf runs, is logged in and targeted, and what
 //! both apps look like — routes, state, GUIDs and the records the tool keeps on them.
-//! Independent calls run side by side.
+//! Independent calls run side by side, once the first call that needs the login has run
+//! alone (see [`preflight`]).
 
 use std::collections::BTreeMap;
 use std::thread;
 
-use crate::cf::{CfError, Target, Version};
+use crate::cf::{AppStatus, CfError, Target, Version};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
@@ -39,10 +40,17 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
             hint: "install cf CLI v7 or v8".into(),
         });
     }
-    // Independent reads: run them side by side.
+    // The first call that sends the access token runs alone. Each cf process that finds
+    // the token expired refreshes it and rewrites config.json — cf v6 in place — so
+    // refreshes side by side race, and a read during one can see half a file. `cf target`
+    // only reads the login from config.json (v6, v7, v8), so `cf app` is that first call.
+    // Its result waits for the others, so that errors come in the usual order (the login
+    // and the target first).
+    let blue = ctx.cf.app(&config.blue);
+    // The rest, with a fresh token, side by side.
     let (target, observed) = thread::scope(|s| {
         let target = s.spawn(|| ctx.cf.target());
-        let pair = s.spawn(|| observe(ctx));
+        let pair = s.spawn(|| observe_given(ctx, Some(blue)));
         (
             target.join().expect("cf target thread"),
             pair.join().expect("cf app thread"),
@@ -88,12 +96,32 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
     })
 }
 
+/// What `observe` returns: both apps, and the records of those that exist.
+type Apps = (PairState, BTreeMap<String, AppMeta>);
+
 /// Both apps: `cf app` and `cf app --guid` side by side, then the annotations and the
 /// routes of those that exist.
-pub fn observe(ctx: &Context) -> Result<(PairState, BTreeMap<String, AppMeta>), CfError> {
+pub fn observe(ctx: &Context) -> Result<Apps, CfError> {
+    observe_given(ctx, None)
+}
+
+/// [`observe`], with `cf app BLUE` already read when `blue_app` holds its result.
+fn observe_given(
+    ctx: &Context,
+    blue_app: Option<Result<Option<AppStatus>, CfError>>,
+) -> Result<Apps, CfError> {
     let (blue, green) = (&ctx.config.blue, &ctx.config.green);
     let (pair, guids) = thread::scope(|s| {
-        let pair = s.spawn(|| observe_pair(ctx));
+        let pair = s.spawn(|| match blue_app {
+            Some(blue_app) => {
+                let green_app = ctx.cf.app(green);
+                Ok(PairState {
+                    blue: (blue.clone(), blue_app?),
+                    green: (green.clone(), green_app?),
+                })
+            }
+            None => observe_pair(ctx),
+        });
         let b = s.spawn(|| ctx.cf.guid(blue));
         let g = s.spawn(|| ctx.cf.guid(green));
         (
@@ -280,40 +308,65 @@ mod tests {
     use crate::context::Context;
     use crate::plan::fixtures::*;
 
-    /// A cf in memory that holds each read until three are in flight (or two seconds
-    /// pass), and records the most it saw at once.
+    use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    fn out(code: i32, stdout: &str, stderr: &str) -> crate::cf::CfOutput {
+        crate::cf::CfOutput {
+            code: Some(code),
+            stdout: stdout.into(),
+            stderr: stderr.into(),
+            combined: format!("{stdout}{stderr}"),
+        }
+    }
+
+    /// One call: its arguments, and when it started and ended, counted in events.
+    #[derive(Debug, Clone)]
+    struct Span {
+        args: String,
+        start: usize,
+        end: usize,
+    }
+
+    /// A cf in memory that holds each read until four are in flight (or 300ms pass), so
+    /// that reads side by side overlap and a read alone stays alone long enough for any
+    /// other to show up; it records when each call started and ended. Neither app exists.
+    #[derive(Default)]
     struct GatheringCf {
-        in_flight: std::sync::atomic::AtomicUsize,
-        most: std::sync::atomic::AtomicUsize,
+        events: AtomicUsize,
+        in_flight: AtomicUsize,
+        most: AtomicUsize,
+        spans: Mutex<Vec<Span>>,
     }
 
     impl crate::cf::Cf for GatheringCf {
         fn run(
             &self,
             args: &[String],
-            _timeout: std::time::Duration,
+            _timeout: Duration,
             _abort: &dyn Fn() -> bool,
             _on_line: &(dyn Fn(&str) + Sync),
         ) -> Result<crate::cf::CfOutput, CfError> {
-            use std::sync::atomic::Ordering::SeqCst;
-            let out = |code, stdout: &str, stderr: &str| crate::cf::CfOutput {
-                code: Some(code),
-                stdout: stdout.into(),
-                stderr: stderr.into(),
-                combined: format!("{stdout}{stderr}"),
-            };
-            if args[0] == "version" {
-                return Ok(out(0, "cf version 8.7.0+abc.2024-01-01\n", ""));
+            let start = self.events.fetch_add(1, SeqCst);
+            if args[0] != "version" {
+                let now = self.in_flight.fetch_add(1, SeqCst) + 1;
+                self.most.fetch_max(now, SeqCst);
+                let started = Instant::now();
+                while self.most.load(SeqCst) < 4 && started.elapsed() < Duration::from_millis(300) {
+                    std::thread::sleep(Duration::from_millis(5));
+                    self.most.fetch_max(self.in_flight.load(SeqCst), SeqCst);
+                }
+                self.in_flight.fetch_sub(1, SeqCst);
             }
-            let now = self.in_flight.fetch_add(1, SeqCst) + 1;
-            self.most.fetch_max(now, SeqCst);
-            let started = std::time::Instant::now();
-            while self.most.load(SeqCst) < 3 && started.elapsed().as_secs() < 2 {
-                std::thread::sleep(std::time::Duration::from_millis(5));
-            }
-            self.most.fetch_max(self.in_flight.load(SeqCst), SeqCst);
-            self.in_flight.fetch_sub(1, SeqCst);
+            let end = self.events.fetch_add(1, SeqCst);
+            self.spans.lock().unwrap().push(Span {
+                args: args.join(" "),
+                start,
+                end,
+            });
             Ok(match args[0].as_str() {
+                "version" => out(0, "cf version 8.7.0+abc.2024-01-01\n", ""),
                 "target" => out(0, "user: u\norg: o\nspace: s\n", ""),
                 _ => out(1, "FAILED\n", &format!("App '{}' not found.\n", args[1])),
             })
@@ -321,17 +374,32 @@ mod tests {
     }
 
     #[test]
-    fn preflight_reads_target_and_both_apps_side_by_side() {
-        let cf = GatheringCf {
-            in_flight: Default::default(),
-            most: Default::default(),
-        };
+    fn preflight_reads_one_app_alone_then_the_rest_side_by_side() {
+        let cf = GatheringCf::default();
         let c = config("");
         let events = crate::report::Recorder::default();
         let ctx = Context::new(&c, &cf, &events, "tester");
         let observed = preflight(&ctx).unwrap();
         assert_eq!(observed.pair, pair(None, None));
-        assert_eq!(cf.most.load(std::sync::atomic::Ordering::SeqCst), 3);
+
+        let mut spans = cf.spans.lock().unwrap().clone();
+        spans.sort_by_key(|s| s.start);
+        let order: Vec<&str> = spans.iter().map(|s| s.args.as_str()).collect();
+        // The same reads as ever, `cf version` first and alone.
+        assert_eq!(order.len(), 6, "{order:?}");
+        assert_eq!(order[..2], ["version", "app a"], "{spans:?}");
+        let mut rest = order[2..].to_vec();
+        rest.sort();
+        assert_eq!(rest, ["app a --guid", "app b", "app b --guid", "target"]);
+        // `cf app a`, the first call that sends the token, ran alone: everything else
+        // started after it ended.
+        let first = &spans[1];
+        assert!(spans[0].end < first.start, "{spans:?}");
+        assert!(spans[2..].iter().all(|s| s.start > first.end), "{spans:?}");
+        // The other four ran side by side: each started before any of them ended.
+        let last_start = spans[2..].iter().map(|s| s.start).max().unwrap();
+        let first_end = spans[2..].iter().map(|s| s.end).min().unwrap();
+        assert!(last_start < first_end, "{spans:?}");
     }
 
     #[test]
