@@ -87,7 +87,14 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
             hint: format!("run `cf target -o {wanted_org} -s {wanted_space}` if that is the right place to deploy"),
         });
     }
-    let (pair, meta) = observed.map_err(Error::Observe)?;
+    let (pair, meta) = observed.map_err(|e| match e {
+        // Not a failure of the apps: cf's configuration, which the user sets.
+        CfError::Traced { .. } => Error::Environment {
+            hint: crate::hint::Hint::hint(&e).unwrap_or_default(),
+            message: e.to_string(),
+        },
+        other => Error::Observe(other),
+    })?;
     Ok(Observed {
         version,
         target,
@@ -400,6 +407,53 @@ mod tests {
         let last_start = spans[2..].iter().map(|s| s.start).max().unwrap();
         let first_end = spans[2..].iter().map(|s| s.end).min().unwrap();
         assert!(last_start < first_end, "{spans:?}");
+    }
+
+    /// cf v6 or v7 with `cf config --trace true`: `cf curl` prints the trace, not the body.
+    struct TracingCf;
+
+    impl crate::cf::Cf for TracingCf {
+        fn run(
+            &self,
+            args: &[String],
+            _timeout: Duration,
+            _abort: &dyn Fn() -> bool,
+            _on_line: &(dyn Fn(&str) + Sync),
+        ) -> Result<crate::cf::CfOutput, CfError> {
+            let a = args.iter().map(String::as_str).collect::<Vec<_>>();
+            Ok(match a[..] {
+                ["version"] => out(0, "cf version 7.7.1+abc.2024-01-01\n", ""),
+                ["target"] => out(0, "user: u\norg: o\nspace: s\n", ""),
+                ["app", "a"] => out(0, "name: a\nrequested state: started\nroutes: live.example.com\n", ""),
+                ["app", "a", "--guid"] => out(0, "guid-a\n", ""),
+                ["curl", _] => out(
+                    0,
+                    "\nREQUEST: [2026-01-01T00:00:00Z]\nGET /v3/apps/guid-a HTTP/1.1\nAuthorization: [PRIVATE DATA HIDDEN]\n\n\
+                     RESPONSE: [2026-01-01T00:00:01Z]\nHTTP/1.1 200 OK\nSet-Cookie: session=s3cret\n\n{\"guid\": \"guid-a\"}\n",
+                    "",
+                ),
+                _ => out(1, "FAILED\n", &format!("App '{}' not found.\n", args[1])),
+            })
+        }
+    }
+
+    #[test]
+    fn cf_tracing_is_an_environment_error_naming_the_fix() {
+        let c = config("");
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &TracingCf, &events, "tester");
+        let error = preflight(&ctx).unwrap_err();
+        assert_eq!(error.exit_code(), crate::error::EXIT_USAGE, "{error}");
+        let message = error.to_string();
+        assert!(
+            message.starts_with(
+                "`cf curl /v3/apps/guid-a` printed cf's HTTP trace instead of the response"
+            ),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret"), "{message}");
+        let hint = crate::hint::Hint::hint(&error).unwrap();
+        assert!(hint.contains("`cf config --trace false`"), "{hint}");
     }
 
     #[test]

@@ -8,6 +8,31 @@ use super::{commands, v3, Cf, CfCommand, CfError, CfOutput};
 use crate::metadata::{self, AppMeta};
 use crate::route::Route;
 
+/// cf's HTTP trace: `REQUEST: [time]` and `RESPONSE: [time]` blocks, each a request or
+/// status line, headers and a body. No JSON body has a line that starts like that.
+fn is_trace(stdout: &str) -> bool {
+    stdout
+        .lines()
+        .any(|l| l.starts_with("REQUEST:") || l.starts_with("RESPONSE:"))
+}
+
+/// The trace's block headers with the request or status line after each: what was asked
+/// and answered, without the headers (cf hides the token, but cookies and the like are
+/// none of the log's business) or the bodies.
+fn trace_excerpt(stdout: &str) -> String {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let mut shown = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        if line.starts_with("REQUEST:") || line.starts_with("RESPONSE:") {
+            shown.push(line.trim_end());
+            if let Some(next) = lines.get(i + 1).filter(|l| !l.trim().is_empty()) {
+                shown.push(next.trim_end());
+            }
+        }
+    }
+    shown.join("\n")
+}
+
 fn check(command: &CfCommand, out: CfOutput) -> Result<CfOutput, CfError> {
     if out.success() {
         Ok(out)
@@ -147,8 +172,17 @@ impl<'a> CfClient<'a> {
         self.curl(&commands::annotate(guid, values))
     }
 
+    /// `cf curl`, its body read as an app. With tracing on in cf's configuration, v6 and
+    /// v7 print the trace instead of the body: said as such, not as unreadable JSON.
     fn curl(&self, command: &CfCommand) -> Result<AppMeta, CfError> {
-        let out = self.run(command, self.timeout)?;
+        let out = self.run_unchecked(command, self.timeout)?;
+        if is_trace(&out.stdout) {
+            return Err(CfError::Traced {
+                command: command.to_string(),
+                excerpt: trace_excerpt(&out.stdout),
+            });
+        }
+        let out = check(command, out)?;
         metadata::parse_app_resource(&out.stdout).map_err(|status| CfError::Failed {
             command: command.to_string(),
             status,
@@ -240,5 +274,91 @@ impl<'a> CfClient<'a> {
                 None => Ok(()),
             },
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Answers every call with the same output.
+    struct Answer(CfOutput);
+
+    impl Cf for Answer {
+        fn run(
+            &self,
+            _args: &[String],
+            _timeout: Duration,
+            _abort: &dyn Fn() -> bool,
+            _on_line: &(dyn Fn(&str) + Sync),
+        ) -> Result<CfOutput, CfError> {
+            Ok(self.0.clone())
+        }
+    }
+
+    fn app_meta(code: i32, stdout: &str) -> Result<AppMeta, CfError> {
+        let cf = Answer(CfOutput {
+            code: Some(code),
+            stdout: stdout.into(),
+            combined: stdout.into(),
+            ..Default::default()
+        });
+        let client = CfClient::new(&cf, Duration::from_secs(5), |_| {});
+        client.app_meta("guid-a")
+    }
+
+    /// What cf v6 `cf curl` prints with `cf config --trace true`, in place of the body.
+    const TRACE: &str = "\nREQUEST: [2026-01-01T10:00:00Z]\nGET /v3/apps/guid-a HTTP/1.1\r\n\
+        Host: api.example.com\r\nAccept: application/json\r\nAuthorization: [PRIVATE DATA HIDDEN]\r\n\
+        User-Agent: go-cli 6.53.0\r\n\r\n\
+        RESPONSE: [2026-01-01T10:00:01Z]\nHTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+        Set-Cookie: JSESSIONID=s3cret\r\n\r\n\
+        {\"guid\":\"guid-a\",\"metadata\":{\"annotations\":{}}}\n";
+
+    #[test]
+    fn a_trace_instead_of_the_body_says_so_and_names_the_fix() {
+        let error = app_meta(0, TRACE).unwrap_err();
+        let CfError::Traced { command, excerpt } = &error else {
+            panic!("{error:?}");
+        };
+        assert_eq!(command, "cf curl /v3/apps/guid-a");
+        // What was asked and answered; no header, no body.
+        assert_eq!(
+            excerpt.lines().collect::<Vec<_>>(),
+            [
+                "REQUEST: [2026-01-01T10:00:00Z]",
+                "GET /v3/apps/guid-a HTTP/1.1",
+                "RESPONSE: [2026-01-01T10:00:01Z]",
+                "HTTP/1.1 200 OK",
+            ]
+        );
+        let message = error.to_string();
+        assert!(
+            message.contains("tracing is on in cf's own configuration"),
+            "{message}"
+        );
+        assert!(!message.contains("s3cret") && !message.contains("Authorization"));
+        let hint = crate::hint::Hint::hint(&error).unwrap();
+        assert!(hint.contains("`cf config --trace false`"), "{hint}");
+    }
+
+    #[test]
+    fn a_trace_is_recognised_whatever_the_exit_code() {
+        // v6 and v7 `cf curl` exit 1 on a network error; the trace comes all the same.
+        let trace = "REQUEST: [2026-01-01T10:00:00Z]\nGET /v3/apps/guid-a HTTP/1.1\n\nFAILED\n";
+        assert!(matches!(app_meta(1, trace), Err(CfError::Traced { .. })));
+    }
+
+    #[test]
+    fn a_body_is_never_taken_for_a_trace() {
+        // v6 and v7 re-indent the body; a value may hold anything.
+        let body = "{\n   \"guid\": \"guid-a\",\n   \"metadata\": {\n      \"annotations\": {\n         \"note\": \"REQUEST: [x]\\nRESPONSE:\"\n      }\n   }\n}\n";
+        let meta = app_meta(0, body).unwrap();
+        assert_eq!(meta.guid, "guid-a");
+        // Neither is an unreadable body.
+        assert!(matches!(
+            app_meta(0, "not json"),
+            Err(CfError::Failed { .. })
+        ));
     }
 }

@@ -109,12 +109,25 @@ pub enum CfError {
     },
     #[error("`{command}` was stopped by the interrupt")]
     Aborted { command: String },
+    /// cf printed its HTTP trace where the tool reads a response: tracing is on in cf's
+    /// configuration, which v6 and v7 `cf curl` follow whatever CF_TRACE says.
+    #[error(
+        "`{command}` printed cf's HTTP trace instead of the response: tracing is on in cf's own \
+         configuration (`cf config --trace true`), which `cf curl` of cf v6 and v7 follows even with \
+         CF_TRACE=false. cf printed (headers and bodies left out):\n{}",
+        indent(excerpt)
+    )]
+    Traced { command: String, excerpt: String },
 }
 
 impl crate::hint::Hint for CfError {
     fn hint(&self) -> Option<String> {
         match self {
             CfError::Start { hint, .. } => Some(hint.clone()),
+            CfError::Traced { .. } => Some(
+                "turn cf's tracing off with `cf config --trace false` (CF_TRACE=false cannot), then run again"
+                    .into(),
+            ),
             _ => None,
         }
     }
