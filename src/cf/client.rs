@@ -174,7 +174,9 @@ impl<'a> CfClient<'a> {
 
     /// `cf curl`, its body read as an app. With tracing on in cf's configuration, v6 and
     /// v7 print the trace instead of the body: said as such, not as unreadable JSON.
-    fn curl(&self, command: &CfCommand) -> Result<AppMeta, CfError> {
+    /// `cf curl`'s output, once it is known to be a body: not cf's HTTP trace, which v6
+    /// and v7 print instead of the body when tracing is on in cf's config.
+    fn curl_output(&self, command: &CfCommand) -> Result<CfOutput, CfError> {
         let out = self.run_unchecked(command, self.timeout)?;
         if is_trace(&out.stdout) {
             return Err(CfError::Traced {
@@ -182,7 +184,11 @@ impl<'a> CfClient<'a> {
                 excerpt: trace_excerpt(&out.stdout),
             });
         }
-        let out = check(command, out)?;
+        check(command, out)
+    }
+
+    fn curl(&self, command: &CfCommand) -> Result<AppMeta, CfError> {
+        let out = self.curl_output(command)?;
         metadata::parse_app_resource(&out.stdout).map_err(|status| CfError::Failed {
             command: command.to_string(),
             status,
@@ -215,7 +221,7 @@ impl<'a> CfClient<'a> {
         let mut all = vec!["curl".to_string(), path];
         all.extend(args.iter().map(|a| a.to_string()));
         let command = CfCommand { args: all };
-        let out = self.run(&command, self.timeout)?;
+        let out = self.curl_output(&command)?;
         parse(&out.stdout).map_err(|status| CfError::Failed {
             command: command.to_string(),
             status,
