@@ -101,9 +101,10 @@ impl Hint for Error {
             Error::Config(e) => e.hint(),
             Error::Environment { hint, .. } => Some(hint.clone()),
             Error::CfMissing(e) => e.hint(),
-            Error::Observe(_) => {
+            // cf's own error may know better (trace mode, say).
+            Error::Observe(e) => e.hint().or_else(|| {
                 Some("check that cf works here (`cf target`, `cf apps`), then run again".into())
-            }
+            }),
             Error::Plan(e) => e.hint(),
             Error::DeployFailed { hint, .. } => hint.clone(),
             Error::Locked { .. } => Some(
