@@ -31,6 +31,7 @@ pub struct Test {
     config_override: Option<String>,
     smoke_url: String,
     router_broken: Arc<AtomicBool>,
+    live_url: String,
 }
 
 impl Test {
@@ -39,13 +40,15 @@ impl Test {
         let state = dir.path().join("cf-state");
         std::fs::create_dir_all(&state).unwrap();
         let router_broken = Arc::new(AtomicBool::new(false));
-        let smoke_url = router::serve(state, STAGING, router_broken.clone());
+        let smoke_url = router::serve(state.clone(), STAGING, router_broken.clone());
+        let live_url = router::serve_live(state, LIVE);
         Test {
             dir,
             extra_config: String::new(),
             config_override: None,
             smoke_url,
             router_broken,
+            live_url,
         }
     }
 
@@ -124,6 +127,112 @@ interval = "50ms"
     pub fn broken_router(self) -> Test {
         self.router_broken.store(true, Ordering::SeqCst);
         self
+    }
+
+    /// The stand-in router's URL for the live route (`LIVE`): 200 `Hello from APP` from a
+    /// started app holding it, 404 `unknown_route` when none does; with the header
+    /// `X-CF-APP-INSTANCE: GUID:INDEX`, only that instance answers (see
+    /// fixtures/router.rs).
+    pub fn live_url(&self) -> &str {
+        &self.live_url
+    }
+
+    /// A mapping the fake cf makes from now on stays unknown to the stand-in routers for
+    /// `ms` milliseconds (state file `router-lag-ms`), as a real router learns of a new
+    /// route within seconds. Mappings put in place by [`Test::app`] are known at once.
+    pub fn router_lag(self, ms: u64) -> Test {
+        self.state_file("router-lag-ms", &format!("{ms}\n"))
+    }
+
+    /// The live router answers 500 for `app` only (state file `broken-app`): the new
+    /// version passes its check on the staging route and fails on the live one.
+    pub fn broken_app(self, app: &str) -> Test {
+        self.state_file("broken-app", &format!("{app}\n"))
+    }
+
+    /// Writes a file of the fake's state (`tcp-domains`, `internal-domains`, `domains`,
+    /// `default-domain`, ...; see the header of fixtures/fake-cf).
+    pub fn state_file(self, name: &str, contents: &str) -> Test {
+        let path = self.state_dir().join(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(path, contents).unwrap();
+        self
+    }
+
+    /// The app's web process wants `n` instances, all running (`apps/NAME/instances`).
+    pub fn instances(self, app: &str, n: u32) -> Test {
+        self.state_file(&format!("apps/{app}/instances"), &format!("{n}\n"))
+    }
+
+    /// Instances `cf scale` adds to the app never come up (`apps/NAME/stuck`).
+    pub fn stuck(self, app: &str) -> Test {
+        self.state_file(&format!("apps/{app}/stuck"), "")
+    }
+
+    /// A network policy from `src` to `dst` (app names; their GUIDs as in the state, or
+    /// `guid-NAME` for an app not in it), one port.
+    pub fn policy(self, src: &str, dst: &str, protocol: &str, port: u16) -> Test {
+        let line = format!(
+            "{} {} {protocol} {port} {port}\n",
+            self.guid_of(src),
+            self.guid_of(dst)
+        );
+        let path = self.state_dir().join("policies");
+        let mut all = std::fs::read_to_string(&path).unwrap_or_default();
+        if !all.lines().any(|l| format!("{l}\n") == line) {
+            all.push_str(&line);
+        }
+        std::fs::write(path, all).unwrap();
+        self
+    }
+
+    /// Every network policy in the fake's state, in the order they were added.
+    pub fn policies(&self) -> Vec<Policy> {
+        std::fs::read_to_string(self.state_dir().join("policies"))
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split_whitespace().collect();
+                Some(Policy {
+                    source: f.first()?.to_string(),
+                    destination: f.get(1)?.to_string(),
+                    protocol: f.get(2)?.to_string(),
+                    start: f.get(3)?.parse().ok()?,
+                    end: f.get(4)?.parse().ok()?,
+                })
+            })
+            .collect()
+    }
+
+    /// The app's GUID in the fake's state, or `guid-NAME` (what [`Test::app`] gives it)
+    /// when it is not there.
+    pub fn guid_of(&self, app: &str) -> String {
+        std::fs::read_to_string(self.state_dir().join("apps").join(app).join("guid"))
+            .map(|g| g.trim().to_string())
+            .unwrap_or_else(|_| format!("guid-{app}"))
+    }
+
+    /// (running, desired) instances of the app's web process; `None` when it does not
+    /// exist. A stopped or crashed app runs none.
+    pub fn app_instances(&self, app: &str) -> Option<(u32, u32)> {
+        let d = self.state_dir().join("apps").join(app);
+        let state = std::fs::read_to_string(d.join("state")).ok()?;
+        let num = |f: &str, default: u32| {
+            std::fs::read_to_string(d.join(f))
+                .ok()
+                .and_then(|s| s.trim().parse().ok())
+                .unwrap_or(default)
+        };
+        let desired = num("instances", 1);
+        let starting = num("starting", 0).min(desired);
+        let running = if state.trim() == "started" && !d.join("crashed").exists() {
+            desired - starting
+        } else {
+            0
+        };
+        Some((running, desired))
     }
 
     /// Puts an app into the fake's state.
@@ -345,6 +454,16 @@ interval = "50ms"
         );
         other
     }
+}
+
+/// A network policy in the fake's state: GUIDs, protocol, port range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Policy {
+    pub source: String,
+    pub destination: String,
+    pub protocol: String,
+    pub start: u16,
+    pub end: u16,
 }
 
 /// One call of the fake cf: its argv, exit code and the route table after it.
