@@ -1,8 +1,8 @@
 //! A real deploy against the bundled fake cf, as a demo: `cargo run --example demo`.
 //!
 //! Three deploys in a row (blue, green, blue), each checked over HTTP on the staging route
-//! by a local server standing in for the CF router, then `status`, a rollback, and
-//! `status` again. Nothing leaves this
+//! and then on the live route (as the new app's instance) by local servers standing in
+//! for the CF router, then `status`, a rollback, and `status` again. Nothing leaves this
 //! machine; the fake cf's state and call log stay in a temp directory that is printed.
 
 #[path = "../fixtures/router.rs"]
@@ -13,6 +13,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 const STAGING: &str = "sinatrastaging.de.a9sapp.eu";
+const LIVE: &str = "sinatralive.de.a9sapp.eu";
 
 fn main() {
     let work = tempfile::Builder::new()
@@ -23,6 +24,7 @@ fn main() {
     let state = work.join("cf-state");
     std::fs::create_dir_all(&state).expect("state dir");
     let url = router::serve(state.clone(), STAGING, Arc::new(AtomicBool::new(false)));
+    let live_url = router::serve_live(state.clone(), LIVE);
 
     let config = work.join("deploy.toml");
     std::fs::write(
@@ -44,6 +46,13 @@ url = "{url}"
 expect-body = "Hello from"
 timeout = "10s"
 interval = "200ms"
+
+[switch]
+# The demo's stand-in for https://{LIVE}/: before the old app lets go of the live
+# route, the router must send it to the new one.
+verify-live-url = "{live_url}"
+# Short for the demo; the default, 10s, lets requests in flight finish.
+drain = "1s"
 "#
         ),
     )

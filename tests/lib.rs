@@ -13,6 +13,7 @@ mod interrupts;
 mod lock;
 mod matrix;
 mod output;
+mod real_cf;
 mod resume;
 mod rollback;
 mod status;

@@ -306,7 +306,7 @@ interval = "50ms"
             Some(t) => t.clone(),
             None => format!("{}{}", self.default_config(), self.extra_config),
         };
-        std::fs::write(self.dir.path().join("deploy.toml"), text).unwrap();
+        std::fs::write(self.dir.path().join("deploy.toml"), without_drain(&text)).unwrap();
     }
 
     /// Runs cf-bluegreen with `args`; faults (`FAKE_CF_FAIL`) count calls from this run on.
@@ -466,6 +466,22 @@ pub struct Policy {
     pub end: u16,
 }
 
+/// `switch.drain = "0s"` unless the configuration sets a drain: the default 10s would
+/// add ten seconds to every deploy of the suite, and the tests that are about the drain
+/// set it.
+fn without_drain(text: &str) -> String {
+    if text.contains("drain =") {
+        return text.to_string();
+    }
+    match text.find("[switch]\n") {
+        Some(at) => {
+            let after = at + "[switch]\n".len();
+            format!("{}drain = \"0s\"\n{}", &text[..after], &text[after..])
+        }
+        None => format!("{text}\n[switch]\ndrain = \"0s\"\n"),
+    }
+}
+
 /// One call of the fake cf: its argv, exit code and the route table after it.
 #[derive(Debug, Clone)]
 pub struct Call {
@@ -483,13 +499,22 @@ impl Call {
 
     /// Changes apps or routes, or writes metadata.
     pub fn is_mutating(&self) -> bool {
-        self.changes_apps() || (self.argv[0] == "curl" && self.argv.iter().any(|a| a == "PATCH"))
+        self.changes_apps()
+            || (self.argv[0] == "curl" && self.argv.iter().any(|a| a == "PATCH" || a == "POST"))
     }
 
     pub fn changes_apps(&self) -> bool {
         matches!(
             self.argv[0].as_str(),
-            "push" | "map-route" | "unmap-route" | "start" | "stop" | "restart" | "delete"
+            "push"
+                | "map-route"
+                | "unmap-route"
+                | "start"
+                | "stop"
+                | "restart"
+                | "delete"
+                | "scale"
+                | "add-network-policy"
         )
     }
 

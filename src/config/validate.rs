@@ -15,9 +15,9 @@ use std::time::Duration;
 
 use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
 use super::{
-    CfLimits, CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke,
-    Switch, Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE,
-    DEFAULT_LOCK_STALE_AFTER, DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+    CfLimits, CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke, Switch,
+    Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
+    DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
 

@@ -2,15 +2,12 @@
 //! without `instances` keeps the idle app's own count, which can be far below the live
 //! app's (scaled by hand or by an autoscaler while it was live).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use super::{guid, StepError};
 use crate::cf::CfCommand;
 use crate::context::Context;
 use crate::report::Event;
-
-/// cf's own default for an instance to start (`CF_STARTUP_TIMEOUT`, 5 minutes).
-const INSTANCES_TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
 /// Scales `app` up to `like`'s instance count (never down, and not past the user's own
 /// count: that wins, with a warning), then waits until that many run: `cf scale` returns
@@ -54,7 +51,9 @@ pub(super) fn match_instances(ctx: &Context, app: &str, like: &str) -> Result<()
 }
 
 fn wait_until_running(ctx: &Context, app: &str, guid: &str, goal: u32) -> Result<(), StepError> {
-    let deadline = Instant::now() + INSTANCES_TIMEOUT;
+    // As long as a `cf start` may take: the same instances, coming up.
+    let limit = ctx.config.cf.start_timeout;
+    let deadline = Instant::now() + limit;
     loop {
         let (running, of) = ctx.cf.running(guid)?;
         if running >= goal {
@@ -67,10 +66,11 @@ fn wait_until_running(ctx: &Context, app: &str, guid: &str, goal: u32) -> Result
             return Err(StepError::NotReady {
                 what: format!(
                     "only {running} of {app}'s instances run after {}, and {goal} must before it takes live traffic",
-                    humantime::format_duration(INSTANCES_TIMEOUT)
+                    humantime::format_duration(limit)
                 ),
                 hint: format!(
-                    "see why with `cf app {app}` and `cf logs {app} --recent` (quota, memory, a crash), then deploy again"
+                    "see why with `cf app {app}` and `cf logs {app} --recent` (quota, memory, a crash), \
+                     then deploy again; cf.start-timeout sets how long to wait"
                 ),
             });
         }

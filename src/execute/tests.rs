@@ -13,8 +13,10 @@ use crate::report::Recorder;
 
 const LIVE: &str = "live.example.com";
 const STAGING: &str = "stg.example.com";
-/// No HTTP check (the smoke module tests its own), no wait for the lock.
-const QUICK: &str = "[smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n";
+/// No HTTP check (the smoke module tests its own), no wait for the lock or the drain.
+/// Ends in `[switch]`, so that a test can add keys of that table.
+const QUICK: &str =
+    "[smoke]\nenabled = false\ninterval = \"1ms\"\n[lock]\nsettle = \"1ms\"\n[switch]\ndrain = \"0s\"\n";
 
 /// `a` is live, `b` stopped: the usual state before a deploy.
 fn blue_live() -> MemoryCf {
@@ -149,10 +151,19 @@ fn a_failed_recovery_is_unsafe_and_names_the_commands() {
 
 #[test]
 fn a_failed_record_is_a_warning_not_a_failure() {
-    // Six `curl` calls come before the first record: both apps' annotations, the lock
-    // and its read-back, both apps' annotations again after the lock.
-    let cf = blue_live().fail_from("curl", 7);
-    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    // Every `curl` from the first record on fails (the reads of the state and the lock
+    // come before it); the capacity check, which reads through curl too, is off.
+    let config = config(&format!("{QUICK}match-instances = false\n"));
+    let clean = blue_live();
+    run(&clean, &config, Kind::Deploy).0.unwrap();
+    let first_record = clean
+        .calls()
+        .iter()
+        .filter(|c| c.argv[0] == "curl")
+        .position(|c| c.argv.iter().any(|a| a.contains(metadata::DEPLOY)))
+        .unwrap() as u32;
+    let cf = blue_live().fail_from("curl", first_record + 1);
+    let (result, events) = run(&cf, &config, Kind::Deploy);
     result.unwrap();
     assert!(events
         .lines()
@@ -166,7 +177,7 @@ fn a_rollback_keeps_the_target_as_it_was_when_it_fails() {
     let cf = green_live_after_a_deploy().fail("map-route:2");
     let (result, _) = run(
         &cf,
-        &config(&format!("{QUICK}[switch]\nold = \"keep\"\n")),
+        &config(&format!("{QUICK}old = \"keep\"\n")),
         Kind::Rollback,
     );
     let Err(Error::DeployFailed { live, .. }) = result else {
@@ -218,7 +229,7 @@ fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
             Kind::Rollback => ("a", "b"),
         };
         for policy in ["stop", "keep", "delete"] {
-            let config = config(&format!("{QUICK}[switch]\nold = \"{policy}\"\n"));
+            let config = config(&format!("{QUICK}old = \"{policy}\"\n"));
             let clean = scenario();
             run(&clean, &config, kind).0.unwrap();
             let points = fault_points(&clean, true);
@@ -356,4 +367,127 @@ fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
         }
     }
     assert!(cases >= 90, "{cases} cases");
+}
+
+#[test]
+fn unlisted_routes_move_too_and_each_stays_served() {
+    let routes = [LIVE, "shop.apps.internal", "tcp.example.com:1234"];
+    let cf = MemoryCf::new().app("a", true, &routes).app("b", false, &[]);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    let mut moved = cf.routes("b");
+    moved.sort();
+    assert_eq!(
+        moved,
+        [
+            "live.example.com",
+            "shop.apps.internal",
+            "tcp.example.com:1234"
+        ]
+    );
+    assert!(cf.routes("a").is_empty());
+    for route in routes {
+        cf.assert_always_served(route);
+    }
+    assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+}
+
+#[test]
+fn policies_and_capacity_follow_the_live_app() {
+    let cf = blue_live()
+        .app("frontend", true, &[])
+        .policy("frontend", "a", "tcp", 8080)
+        .instances("a", 3);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    let guid = |app| cf.guid(app).unwrap();
+    assert!(cf
+        .policies()
+        .iter()
+        .any(|p| p.source == guid("frontend") && p.destination == guid("b")));
+    assert!(cf
+        .policies()
+        .iter()
+        .any(|p| p.source == guid("frontend") && p.destination == guid("a")));
+    let scale = cf.scale("b").unwrap();
+    assert_eq!((scale.desired, scale.running), (3, 3));
+    let lines = events.lines();
+    assert!(
+        lines.contains(&"scaled b from 1 to 3".to_string()),
+        "{lines:?}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("policies for b: ")),
+        "{lines:?}"
+    );
+    // The scale happened before the new version took any live route.
+    let calls = cf.calls();
+    let scale_at = calls.iter().position(|c| c.argv[0] == "scale").unwrap();
+    let live_map = calls
+        .iter()
+        .position(|c| c.line() == "cf map-route b example.com --hostname live")
+        .unwrap();
+    assert!(scale_at < live_map);
+}
+
+#[test]
+fn a_blind_unmap_of_a_route_that_does_not_exist_counts_as_done() {
+    // An extra live route that does not exist yet; mapping it fails without effect. cf
+    // then cannot report the apps, so recovery undoes blindly what was attempted:
+    // unmapping that route answers "Route ... not found", which is what recovery
+    // wanted, not a failed recovery (exit 3).
+    let config = config(&format!(
+        "{QUICK}[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n"
+    ));
+    let clean = blue_live();
+    run(&clean, &config, Kind::Deploy).0.unwrap();
+    let calls = clean.calls();
+    let extra_map = calls
+        .iter()
+        .position(|c| c.line() == "cf map-route b shop.com --hostname www")
+        .unwrap();
+    let reads = calls[..extra_map]
+        .iter()
+        .filter(|c| c.argv[0] == "app")
+        .count() as u32;
+    let cf = blue_live().fail("map-route:3").fail_reads_from(reads + 1);
+    let (result, events) = run(&cf, &config, Kind::Deploy);
+    assert!(
+        matches!(result, Err(Error::DeployFailed { .. })),
+        "{result:?}"
+    );
+    assert!(events
+        .lines()
+        .contains(&"recovery: restore, blind".to_string()));
+    assert!(cf.calls().iter().any(|c| {
+        c.line() == "cf unmap-route b shop.com --hostname www" && c.output.contains("not found")
+    }));
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.started("b"), Some(false));
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_blind_forward_finishes_the_switch() {
+    // The unmap from the old app took effect but failed; cf cannot report the apps any
+    // more, so recovery finishes blindly from that unmap on (it is idempotent).
+    let clean = blue_live();
+    run(&clean, &config(QUICK), Kind::Deploy).0.unwrap();
+    let reads = clean
+        .calls()
+        .iter()
+        .take_while(|c| c.argv[0] != "unmap-route")
+        .filter(|c| c.argv[0] == "app")
+        .count() as u32;
+    let cf = blue_live()
+        .fail("unmap-route:1:after")
+        .fail_reads_from(reads + 1);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    assert!(events
+        .lines()
+        .contains(&"recovery: forward, blind".to_string()));
+    assert_eq!(cf.routes("b"), [LIVE]);
+    assert_eq!(cf.started("a"), Some(false));
+    cf.assert_always_served(LIVE);
 }
