@@ -420,7 +420,8 @@ fn policies_and_capacity_follow_the_live_app() {
         lines.iter().any(|l| l.starts_with("policies for b: ")),
         "{lines:?}"
     );
-    // The scale happened before the new version took any live route.
+    // The scale happened before the new version took any live route, and the last word
+    // on its instances before that said all three ran.
     let calls = cf.calls();
     let scale_at = calls.iter().position(|c| c.argv[0] == "scale").unwrap();
     let live_map = calls
@@ -428,6 +429,13 @@ fn policies_and_capacity_follow_the_live_app() {
         .position(|c| c.line() == "cf map-route b example.com --hostname live")
         .unwrap();
     assert!(scale_at < live_map);
+    let b_stats = format!("/v3/apps/{}/processes/web/stats", guid("b"));
+    let last_stats = calls[..live_map]
+        .iter()
+        .rev()
+        .find(|c| c.argv.contains(&b_stats))
+        .unwrap();
+    assert_eq!(last_stats.output.matches("RUNNING").count(), 3, "{}", last_stats.output);
 }
 
 #[test]
