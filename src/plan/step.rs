@@ -166,11 +166,20 @@ impl fmt::Display for Step {
             Step::Stop { app } => write!(f, "stop {app}"),
             Step::Delete { app } => write!(f, "delete {app}"),
             Step::Annotate { app, values, .. } => {
-                let keys: Vec<&str> = values
-                    .iter()
-                    .map(|(k, _)| k.trim_start_matches("cf-bluegreen/"))
-                    .collect();
-                write!(f, "record {} on {app}", keys.join(", "))
+                let keys = |set: bool| {
+                    values
+                        .iter()
+                        .filter(|(_, v)| v.is_some() == set)
+                        .map(|(k, _)| k.trim_start_matches("cf-bluegreen/"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                let (set, cleared) = (keys(true), keys(false));
+                match (set.is_empty(), cleared.is_empty()) {
+                    (false, true) => write!(f, "record {set} on {app}"),
+                    (false, false) => write!(f, "record {set} on {app}, clearing {cleared}"),
+                    (true, _) => write!(f, "clear {cleared} on {app}"),
+                }
             }
         }
     }
