@@ -435,7 +435,12 @@ fn policies_and_capacity_follow_the_live_app() {
         .rev()
         .find(|c| c.argv.contains(&b_stats))
         .unwrap();
-    assert_eq!(last_stats.output.matches("RUNNING").count(), 3, "{}", last_stats.output);
+    assert_eq!(
+        last_stats.output.matches("RUNNING").count(),
+        3,
+        "{}",
+        last_stats.output
+    );
 }
 
 #[test]
