@@ -167,7 +167,8 @@ fn a_new_version_failing_on_the_live_route_never_takes_it_alone() {
 
 #[test]
 fn an_interrupt_during_the_drain_leaves_the_old_app_running_without_routes() {
-    let t = Test::blue_live_green_stopped().with("[switch]\ndrain = \"20s\"");
+    // Long enough to interrupt it; the deploy at the end drains this long too.
+    let t = Test::blue_live_green_stopped().with("[switch]\ndrain = \"6s\"");
     let mut child = t.spawn(&["deploy"], &[]);
     let stderr = child.stderr.take().unwrap();
     let mut reader = std::io::BufReader::new(stderr);
@@ -222,5 +223,27 @@ fn a_stopped_app_holding_the_live_route_beside_the_live_one_is_cleaned_up() {
         .expect_code(0)
         .stderr_has("sinatra_b is stopped and serves nothing: unmapping the live routes from it");
     t.assert_clean(GREEN, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn an_interrupt_just_before_the_drain_still_drains_before_the_stop() {
+    // The interrupt arrives while the old app loses its live route: recovery finishes the
+    // switch, and the old app is stopped only after the drain, which it does not cut.
+    let t = Test::blue_live_green_stopped().with("[switch]\ndrain = \"2s\"");
+    let started = std::time::Instant::now();
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1:interrupt")]);
+    run.expect_code(130)
+        .stderr_has("ok   recover: let requests in flight to sinatra_a finish (2s)")
+        .stderr_has("the switch had begun, so it was completed: sinatra_b is live");
+    assert!(started.elapsed().as_secs() >= 2);
+    let lines: Vec<String> = run.calls.iter().map(Call::line).collect();
+    let unmap = lines
+        .iter()
+        .position(|l| l == "cf unmap-route sinatra_a de.a9sapp.eu --hostname sinatralive")
+        .unwrap();
+    let stop = lines.iter().position(|l| l == "cf stop sinatra_a").unwrap();
+    assert!(unmap < stop);
+    t.assert_converged(&[LIVE]);
     assert_always_served(&t.log(), LIVE);
 }

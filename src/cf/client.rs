@@ -277,7 +277,14 @@ impl<'a> CfClient<'a> {
             &["-X", "POST", "-d", &body],
             |out| match v3::api_error(out) {
                 Some(e) => Err(e),
-                None => Ok(()),
+                // cf v8 exits 0 with an empty body on a network error: only the policy
+                // server's own answer (`{}`) says they were added.
+                None if serde_json::from_str::<serde_json::Value>(out.trim())
+                    .is_ok_and(|v| v.is_object()) =>
+                {
+                    Ok(())
+                }
+                None => Err("the policy server's answer is missing".into()),
             },
         )
     }

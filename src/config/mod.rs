@@ -287,7 +287,13 @@ impl Config {
 
     /// The URLs the live routes serve, for people.
     pub fn live_urls(&self) -> String {
-        let urls: Vec<String> = self.live.iter().map(|r| format!("https://{r}")).collect();
+        // TCP and internal routes are not reached at an https:// URL.
+        let urls: Vec<String> = self
+            .live
+            .iter()
+            .filter(|r| r.is_http() && !r.domain.ends_with("internal"))
+            .map(|r| format!("https://{r}"))
+            .collect();
         urls.join(", ")
     }
 

@@ -12,7 +12,12 @@ use crate::report::Event;
 /// Scales `app` up to `like`'s instance count (never down, and not past the user's own
 /// count: that wins, with a warning), then waits until that many run: `cf scale` returns
 /// once one runs (v7/v8) or at once (v6).
-pub(super) fn match_instances(ctx: &Context, app: &str, like: &str) -> Result<(), StepError> {
+pub(super) fn match_instances(
+    ctx: &Context,
+    app: &str,
+    like: &str,
+    pushed: bool,
+) -> Result<(), StepError> {
     let (guid, like_guid) = (guid(ctx, app, None)?, guid(ctx, like, None)?);
     let (ours, theirs) = (ctx.cf.process(&guid)?, ctx.cf.process(&like_guid)?);
     if ours.memory_in_mb != theirs.memory_in_mb || ours.disk_in_mb != theirs.disk_in_mb {
@@ -23,7 +28,10 @@ pub(super) fn match_instances(ctx: &Context, app: &str, like: &str) -> Result<()
     }
     let mut goal = theirs.instances.min(ours.instances);
     if ours.instances < theirs.instances {
-        match crate::preflight::user_instances(ctx.config, app) {
+        let asked = pushed
+            .then(|| crate::preflight::user_instances(ctx.config, app))
+            .flatten();
+        match asked {
             Some(n) => ctx.warn(&format!(
                 "{like} runs {} instances, but the push asks for {n} (push.args or the manifest): \
                  {app} takes live traffic with {} as asked",

@@ -78,8 +78,10 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
             ctx.cf.run_abortable(command, config.push.timeout)?;
         }
         Step::EnsureNotLive { app, live } => ensure_not_live(ctx, app, live)?,
-        Step::CopyPolicies { from, to } => copy_policies(ctx, from, to)?,
-        Step::MatchInstances { app, like } => capacity::match_instances(ctx, app, like)?,
+        Step::CopyPolicies { from, to, required } => copy_policies(ctx, from, to, *required)?,
+        Step::MatchInstances { app, like, pushed } => {
+            capacity::match_instances(ctx, app, like, *pushed)?
+        }
         Step::VerifyLive { app, url } => {
             let guid = guid(ctx, app, None)?;
             smoke::verify_live(&config.smoke, url, &format!("{guid}:0"), &|line| {
@@ -192,13 +194,14 @@ fn annotate(
 
 /// Gives `to` the network policies `from` has, with `to` in `from`'s place. A policy
 /// server that cannot be read (no container networking, no permission to list) is a
-/// warning: there may be nothing to copy, and a deploy must not depend on it. Adding
-/// what was read must work, though: internal callers would be denied after the switch.
-fn copy_policies(ctx: &Context, from: &str, to: &str) -> Result<(), StepError> {
+/// warning when no internal route moves: there may be nothing to copy, and a deploy must
+/// not depend on it. When one moves (`required`), or once they are read, adding them
+/// must work: internal callers would be denied after the switch.
+fn copy_policies(ctx: &Context, from: &str, to: &str, required: bool) -> Result<(), StepError> {
     let (from_guid, to_guid) = (guid(ctx, from, None)?, guid(ctx, to, None)?);
     let theirs = match ctx.cf.policies(&from_guid) {
         Ok(p) => p,
-        Err(e) => {
+        Err(e) if !required => {
             ctx.warn(&format!(
                 "could not read the network policies of {from}, so {to} gets none of them: {e}\n  \
                  if other apps reach {from} over an internal route, give {to} the same policies \
@@ -206,6 +209,7 @@ fn copy_policies(ctx: &Context, from: &str, to: &str) -> Result<(), StepError> {
             ));
             return Ok(());
         }
+        Err(e) => return Err(e.into()),
     };
     let swap = |id: &str| {
         if id == from_guid {

@@ -59,6 +59,22 @@ pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> Strin
     )
 }
 
+/// What a second interrupt prints during the recovery step `current`, `rest` being it
+/// and the steps after it.
+fn recovery_at_once_message(current: &Step, rest: &[Step]) -> String {
+    let commands: Vec<String> = rest
+        .iter()
+        .filter_map(Step::command)
+        .map(|c| format!("    {c}"))
+        .collect();
+    format!(
+        "stopped at once while bringing the routes to a safe state, during: {current}\n\
+         cf may still be finishing that command. These finish the recovery:\n{}\n\
+         The deploy lock stays; break it with --force-unlock.",
+        commands.join("\n")
+    )
+}
+
 pub(super) fn recover(
     ctx: &Context,
     plan: &Plan,
@@ -124,7 +140,19 @@ pub(super) fn recover(
     });
 
     for (j, step) in steps.iter().enumerate() {
-        if let Err(e) = timed(ctx.events, Activity::Recover(step), || run_step(ctx, step)) {
+        // What a second interrupt prints must be what is left of this recovery, not of
+        // the plan it interrupted.
+        crate::interrupt::set_at_once_message(recovery_at_once_message(step, &steps[j..]));
+        let run = || match step {
+            // The recovery runs after the first interrupt, and must not be cut short by
+            // it: the old app is retired only once requests in flight are done.
+            Step::Drain { time, .. } => {
+                std::thread::sleep(*time);
+                Ok(())
+            }
+            _ => run_step(ctx, step),
+        };
+        if let Err(e) = timed(ctx.events, Activity::Recover(step), run) {
             return Err(Error::Unsafe {
                 step: failed.to_string(),
                 cause,

@@ -166,11 +166,14 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         steps.push(Step::CopyPolicies {
             from: old.clone(),
             to: target.clone(),
+            required: live.iter().any(|r| r.domain.ends_with("internal")),
         });
         if config.switch.match_instances {
             steps.push(Step::MatchInstances {
                 app: target.clone(),
                 like: old.clone(),
+                // A rollback pushes nothing: the push's own count is not its to honour.
+                pushed: kind == Kind::Deploy,
             });
         }
     }
@@ -185,13 +188,6 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             url: config.smoke.url.clone(),
         });
     }
-    if kind == Kind::Deploy {
-        steps.push(Step::Annotate {
-            app: target.clone(),
-            guid: guid_of(meta, &target),
-            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
-        });
-    }
     for route in &live {
         steps.push(Step::map_route(&target, route, RouteRole::Live));
     }
@@ -199,6 +195,15 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         steps.push(Step::VerifyLive {
             app: target.clone(),
             url: url.clone(),
+        });
+    }
+    // Only now has the new version passed every check: the record that lets a later run
+    // finish an interrupted switch to it (rather than undo it) must not come sooner.
+    if kind == Kind::Deploy {
+        steps.push(Step::Annotate {
+            app: target.clone(),
+            guid: guid_of(meta, &target),
+            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
         });
     }
     if let Some(old) = &previous {
@@ -410,9 +415,9 @@ mod tests {
                 "instances",
                 "map",
                 "smoke",
-                "cf-bluegreen/checked",
                 "map",
                 "verify",
+                "cf-bluegreen/checked",
                 "unmap",
                 "cf-bluegreen/live-since",
                 "unmap",

@@ -133,9 +133,9 @@ pub fn blind_forward(plan: &Plan, failed_index: usize) -> bool {
     }
 }
 
-/// When cf cannot even report the apps' state. Forward: the steps before the failed one
-/// succeeded, so finishing is the failed step again and the rest of the plan's cf
-/// commands — not the earlier ones, which can no longer succeed once the previous app
+/// When cf cannot even report the apps' state. Forward: every live route mapped to the
+/// target (idempotent), then the failed step again and the rest of the plan's cf
+/// commands — not the earlier unmaps, which can no longer succeed once the previous app
 /// is deleted (records are left out, as in any recovery). Back: every command the deploy
 /// attempted may have taken effect, so undo all of them. Map, unmap, stop and `delete
 /// -f` are idempotent.
@@ -151,8 +151,15 @@ pub fn blind_recovery_steps(
     let target = &plan.target;
     let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging));
     if forward {
-        return plan.steps[failed_index..]
+        // Every live route on the target first (idempotent): whatever the failed step
+        // was, no route may be left without it before the old app lets go.
+        let maps = plan
+            .live
             .iter()
+            .map(|r| Step::map_route(target, r, RouteRole::Live));
+        let rest = plan.steps[failed_index..]
+            .iter()
+            .filter(|s| !s.maps(RouteRole::Live))
             .filter(|s| {
                 matches!(
                     s,
@@ -164,8 +171,8 @@ pub fn blind_recovery_steps(
                         | Step::Drain { .. }
                 )
             })
-            .cloned()
-            .collect();
+            .cloned();
+        return maps.chain(rest).collect();
     }
     if let Some(old) = &plan.previous {
         steps.push(Step::Start { app: old.clone() });
@@ -352,14 +359,19 @@ mod tests {
         let delete = index_of(&plan, |s| matches!(s, Step::Delete { .. }));
         assert!(blind_forward(&plan, delete));
         // The unmaps before the delete succeeded; repeating them on a deleted app fails.
+        // The live routes go (again) to the target first: mapping is idempotent.
         assert_eq!(
             commands(&blind_recovery_steps(&c, &plan, delete, true)),
-            ["cf delete a -f"]
+            [
+                "cf map-route b example.com --hostname live",
+                "cf delete a -f"
+            ]
         );
         let unmap_old = index_of(&plan, |s| is_unmap_from_previous(&plan, s));
         assert_eq!(
             commands(&blind_recovery_steps(&c, &plan, unmap_old, true)),
             [
+                "cf map-route b example.com --hostname live",
                 "cf unmap-route a example.com --hostname live",
                 "cf unmap-route b example.com --hostname stg",
                 "cf delete a -f",

@@ -36,12 +36,16 @@ pub enum Step {
     CopyPolicies {
         from: String,
         to: String,
+        /// An internal route moves: callers reach it only with the policies, so they must
+        /// be read, not skipped with a warning.
+        required: bool,
     },
-    /// Scales `app` up to the instance count of `like` (never down; the user's own count
-    /// wins, with a warning) and waits until that many run.
+    /// Scales `app` up to the instance count of `like` (never down; after a push, the
+    /// count the user gave the push wins, with a warning) and waits until that many run.
     MatchInstances {
         app: String,
         like: String,
+        pushed: bool,
     },
     MapRoute {
         app: String,
@@ -141,10 +145,10 @@ impl fmt::Display for Step {
             Step::EnsureNotLive { app, .. } => {
                 write!(f, "make sure {app} holds no live route after the push")
             }
-            Step::CopyPolicies { from, to } => {
+            Step::CopyPolicies { from, to, .. } => {
                 write!(f, "give {to} the network policies of {from}")
             }
-            Step::MatchInstances { app, like } => {
+            Step::MatchInstances { app, like, .. } => {
                 write!(f, "run as many instances of {app} as {like} does")
             }
             Step::VerifyLive { app, url } => {
