@@ -19,7 +19,7 @@ pub mod state;
 pub mod step;
 
 pub use planner::{
-    live_app, live_routes, plan_deploy, plan_rollback, push_command, unlisted_routes,
+    first_target, live_app, live_routes, plan_deploy, plan_rollback, push_command, unlisted_routes,
 };
 pub use resolve::resolve;
 pub use retire::Retire;

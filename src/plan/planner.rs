@@ -105,7 +105,7 @@ pub fn push_command(config: &Config, target: &str) -> CfCommand {
 
 /// With no app live: the app that was live last (per its records) is kept as it is, and
 /// the new version goes to the other one; blue when nothing is known.
-fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String {
+pub fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String {
     let since = |app: &str| {
         meta.get(app)
             .and_then(|m| m.get(metadata::LIVE_SINCE))

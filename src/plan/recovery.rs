@@ -21,7 +21,11 @@ fn is_unmap_from_previous(plan: &Plan, step: &Step) -> bool {
 pub fn complete_forward(plan: &Plan, now: &PairState, failed_index: usize) -> bool {
     let before = &plan.before;
     let target = &plan.target;
-    let first_live_map = plan.steps.iter().position(|s| s.maps(RouteRole::Live));
+    // The target's own first live map: the resolution's maps (to the app that was live)
+    // come before the check and say nothing about it.
+    let first_live_map = plan.steps.iter().position(
+        |s| matches!(s, Step::MapRoute { app, role: RouteRole::Live, .. } if app == target),
+    );
     let checked = first_live_map.is_some_and(|i| failed_index >= i);
     if !checked || !now.get(target).is_some_and(|s| s.started()) {
         return false;
@@ -182,11 +186,15 @@ pub fn blind_recovery_steps(
     }
     for step in attempted {
         if let Step::MapRoute {
+            app,
             route,
             role: RouteRole::Live,
-            ..
         } = step
         {
+            if app != target {
+                // The resolution's, to the app that was live: it keeps them.
+                continue;
+            }
             steps.push(Step::unmap_route(target, route, RouteRole::Live));
         }
     }

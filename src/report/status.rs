@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::config::Unlisted;
 use crate::metadata::{self, AppMeta};
-use crate::plan::{live_app, unlisted_routes, PairState};
+use crate::plan::{first_target, live_app, unlisted_routes, PairState};
 
 /// The lines `status` prints on stdout.
 pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta>) -> Vec<String> {
@@ -73,9 +73,9 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
             format!("live: {app} ({})", config.live_urls())
         }
         Ok(None) => format!(
-            "live: none (no app of the pair holds {}; the next deploy is a first deploy to {})",
+            "live: none (no app of the pair holds {}; the next deploy goes to {})",
             config.main_live(),
-            config.blue
+            first_target(config, meta)
         ),
         Err(_) => format!(
             "live: both {} and {} hold {} (an interrupted deploy?)",
@@ -115,5 +115,20 @@ mod tests {
         assert_eq!(lines[1], "sinatra_a  started 1/2  live.d.eu  <- live");
         assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
         assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");
+    }
+
+    #[test]
+    fn with_nothing_live_it_names_the_app_the_next_deploy_goes_to() {
+        use crate::plan::fixtures::{config, meta, pair, stopped};
+        let c = config("");
+        let m = meta(&[("a", &[(metadata::LIVE_SINCE, "2026-03-01T00:00:00Z")])]);
+        let lines = render(&c, &pair(stopped(&[]), stopped(&[])), &m);
+        assert!(
+            lines
+                .last()
+                .unwrap()
+                .ends_with("the next deploy goes to b)"),
+            "{lines:?}"
+        );
     }
 }
