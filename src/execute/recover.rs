@@ -3,6 +3,7 @@
 //! say what happened. Without cf's state, recover from what the plan attempted.
 
 use super::{run_step, StepError};
+use crate::cf::CfError;
 use crate::context::Context;
 use crate::error::Error;
 use crate::hint::Hint;
@@ -84,11 +85,23 @@ pub(super) fn recover(
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
     let interrupted = matches!(failure, StepError::Interrupted);
+    let again = format!("run `cf-bluegreen {}` again", plan.kind.name());
     let hint = match &failure {
-        StepError::Cf(_) => Some(format!(
-            "fix what cf reported above, then run `cf-bluegreen {}` again",
-            plan.kind.name()
-        )),
+        StepError::Cf(CfError::TimedOut { .. }) => {
+            let key = match failed {
+                Step::Push { .. } => "push.timeout",
+                Step::Start { .. } => "cf.start-timeout",
+                _ => "cf.timeout",
+            };
+            Some(format!(
+                "cf did not finish within {key}: if the platform is only slow, raise it in {}, then {again}",
+                ctx.config.path.display()
+            ))
+        }
+        // cf's own error may know better (trace mode, say).
+        StepError::Cf(e) => e
+            .hint()
+            .or_else(|| Some(format!("fix what cf reported above, then {again}"))),
         // The check's errors say what to do themselves.
         other => other.hint(),
     };

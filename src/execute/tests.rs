@@ -547,3 +547,17 @@ fn a_blind_forward_finishes_the_switch() {
     assert_eq!(cf.started("a"), Some(false));
     cf.assert_always_served(LIVE);
 }
+
+#[test]
+fn a_push_cut_at_its_limit_names_the_key_that_sets_it() {
+    let cf = blue_live().fail("push:1:hang");
+    let (result, _) = run(&cf, &config(QUICK), Kind::Deploy);
+    let Err(Error::DeployFailed { hint, .. }) = result else {
+        panic!("{result:?}")
+    };
+    let hint = hint.unwrap();
+    assert!(
+        hint.starts_with("cf did not finish within push.timeout: if the platform is only slow, raise it in deploy.toml"),
+        "{hint}"
+    );
+}
