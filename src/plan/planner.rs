@@ -240,6 +240,29 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     plan
 }
 
+/// What every plan starts from: every live route, and the state after the resolution of
+/// what an earlier run left behind, with the resolution's steps and notes.
+fn resolved<'a>(
+    config: &'a Config,
+    kind: Kind,
+    pair: &PairState,
+    meta: &'a BTreeMap<String, AppMeta>,
+    id: &'a DeployId,
+) -> Result<Inputs<'a>, PlanError> {
+    let live = live_routes(config, pair, meta)?;
+    let (steps, state, notes) = resolve(config, &live, pair, meta)?;
+    Ok(Inputs {
+        config,
+        kind,
+        state,
+        live,
+        steps,
+        notes,
+        meta,
+        id,
+    })
+}
+
 /// A new version to the idle app (or, with no app live, to the one that was not live last).
 pub fn plan_deploy(
     config: &Config,
@@ -247,9 +270,11 @@ pub fn plan_deploy(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
-    let live = live_routes(config, pair, meta)?;
-    let (mut steps, state, notes) = resolve(config, &live, pair, meta)?;
-    let previous = live_app(config, &state)?.map(str::to_string);
+    let mut inputs = resolved(config, Kind::Deploy, pair, meta, id)?;
+    let Inputs {
+        state, live, steps, ..
+    } = &mut inputs;
+    let previous = live_app(config, state)?.map(str::to_string);
     let target = match &previous {
         Some(live) => config.other(live).to_string(),
         None => first_target(config, meta),
@@ -272,16 +297,6 @@ pub fn plan_deploy(
         app: target.clone(),
         live: live.clone(),
     });
-    let inputs = Inputs {
-        config,
-        kind: Kind::Deploy,
-        state,
-        live,
-        steps,
-        notes,
-        meta,
-        id,
-    };
     Ok(switch(inputs, target, previous))
 }
 
@@ -292,9 +307,9 @@ pub fn plan_rollback(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
-    let live = live_routes(config, pair, meta)?;
-    let (mut steps, state, notes) = resolve(config, &live, pair, meta)?;
-    let Some(current) = live_app(config, &state)?.map(str::to_string) else {
+    let mut inputs = resolved(config, Kind::Rollback, pair, meta, id)?;
+    let Inputs { state, steps, .. } = &mut inputs;
+    let Some(current) = live_app(config, state)?.map(str::to_string) else {
         return Err(PlanError::NoRollback {
             reason: format!(
                 "no app of the pair holds the live route {}",
@@ -317,16 +332,6 @@ pub fn plan_rollback(
     steps.push(Step::Start {
         app: target.clone(),
     });
-    let inputs = Inputs {
-        config,
-        kind: Kind::Rollback,
-        state,
-        live,
-        steps,
-        notes,
-        meta,
-        id,
-    };
     Ok(switch(inputs, target, Some(current)))
 }
 
