@@ -19,6 +19,11 @@ pub struct Context<'a> {
     /// GUIDs learnt during the run, for apps created by it.
     pub guids: Mutex<BTreeMap<String, String>>,
     pub started: Instant,
+    /// The pair's name in a suite (`[[deployments]]`); `None` for a single pair.
+    pub name: Option<&'a str>,
+    /// `--all-or-nothing`: called once the new version has passed its checks, before its
+    /// first live route; `false` means another pair failed, and this one must not switch.
+    pub gate: Option<&'a (dyn Fn() -> bool + Sync)>,
 }
 
 impl<'a> Context<'a> {
@@ -37,6 +42,8 @@ impl<'a> Context<'a> {
             who,
             guids: Mutex::new(BTreeMap::new()),
             started: Instant::now(),
+            name: None,
+            gate: None,
         }
     }
 

@@ -56,6 +56,15 @@ pub enum Error {
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
     #[error("interrupted during {step}: {state}")]
     Interrupted { step: String, state: String },
+    /// Some pairs of a suite did not switch; each has reported its own error already.
+    #[error("{} of {total} deployments did not {}: {}", failed.len(), match kind { crate::plan::Kind::Deploy => "deploy", crate::plan::Kind::Rollback => "roll back" }, failed.join(", "))]
+    Suite {
+        kind: crate::plan::Kind,
+        failed: Vec<String>,
+        total: usize,
+        /// The highest exit code of any pair.
+        code: i32,
+    },
     /// A step failed and so did the recovery.
     #[error(
         "{step} failed: {cause}\n\nThe recovery failed too: {recovery}\n\n\
@@ -81,6 +90,7 @@ impl Error {
             | Error::LockFailed { .. } => EXIT_FAILED,
             Error::Unsafe { .. } => EXIT_UNSAFE,
             Error::Interrupted { .. } => crate::interrupt::EXIT_INTERRUPTED,
+            Error::Suite { code, .. } => *code,
         }
     }
 
@@ -122,6 +132,11 @@ impl Hint for Error {
             ),
             // The commands in the message are what to do.
             Error::Unsafe { .. } => None,
+            Error::Suite { .. } => Some(
+                "each pair's own error above says what happened to it and what to do; \
+                 `--only NAME` runs the named pairs again"
+                    .into(),
+            ),
         }
     }
 }

@@ -6,13 +6,15 @@
 //! cf runs in its own process group (see `child`), so a Ctrl-C on the terminal reaches
 //! only this process: a `map-route` in flight is never cut in half.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
-static AT_ONCE: Mutex<String> = Mutex::new(String::new());
+/// What a second interrupt prints, per pair of a suite (`""` for a single pair).
+static AT_ONCE: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
 pub const EXIT_INTERRUPTED: i32 = 130;
 
@@ -36,10 +38,7 @@ pub fn install() {
                     );
                 } else {
                     // The reporter may be holding its lock; this path must not wait.
-                    eprintln!(
-                        "\n{}",
-                        AT_ONCE.lock().map(|s| s.clone()).unwrap_or_default()
-                    );
+                    eprintln!("\n{}", at_once_text());
                     std::process::exit(EXIT_INTERRUPTED);
                 }
             }
@@ -55,9 +54,35 @@ pub fn requested() -> bool {
 /// What a second interrupt prints before the process exits: the state and the commands
 /// that finish the job. Kept current by the executor before each step.
 pub fn set_at_once_message(text: String) {
+    set_at_once_message_for(None, text);
+}
+
+/// [`set_at_once_message`] for the pair `pair` of a suite: several pairs may be halfway
+/// at once, and the user needs every one's commands.
+pub fn set_at_once_message_for(pair: Option<&str>, text: String) {
     if let Ok(mut m) = AT_ONCE.lock() {
-        *m = text;
+        m.insert(pair.unwrap_or_default().to_string(), text);
     }
+}
+
+/// A pair has ended: nothing of it is left to finish by hand.
+pub fn clear_at_once_message_for(pair: Option<&str>) {
+    if let Ok(mut m) = AT_ONCE.lock() {
+        m.remove(pair.unwrap_or_default());
+    }
+}
+
+fn at_once_text() -> String {
+    let Ok(m) = AT_ONCE.lock() else {
+        return String::new();
+    };
+    m.iter()
+        .map(|(pair, text)| match pair.as_str() {
+            "" => text.clone(),
+            pair => format!("[{pair}] {text}"),
+        })
+        .collect::<Vec<_>>()
+        .join("\n\n")
 }
 
 /// Waits `duration`, or less when an interrupt comes: every wait of the tool (the smoke

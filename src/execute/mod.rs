@@ -21,10 +21,22 @@ pub fn execute(ctx: &Context, plan: &Plan) -> Result<(), Error> {
     for note in &plan.notes {
         ctx.warn(note);
     }
+    let gate_at = ctx.gate.and(gate_index(plan));
     for (index, step) in plan.steps.iter().enumerate() {
-        crate::interrupt::set_at_once_message(recover::at_once_message(ctx, plan, index));
+        crate::interrupt::set_at_once_message_for(
+            ctx.name,
+            recover::at_once_message(ctx, plan, index),
+        );
         if crate::interrupt::requested() {
             return recover::interrupted(ctx, plan, index);
+        }
+        if let (Some(gate), Some(at)) = (ctx.gate, gate_at) {
+            if index == at && !gate() {
+                if crate::interrupt::requested() {
+                    return recover::interrupted(ctx, plan, index);
+                }
+                return recover::recover(ctx, plan, index, StepError::Held);
+            }
         }
         if let Err(failure) = timed(ctx.events, Activity::Step(step), || run_step(ctx, step)) {
             if crate::interrupt::requested() {
@@ -57,6 +69,10 @@ enum StepError {
     NotReady { what: String, hint: String },
     #[error("interrupted")]
     Interrupted,
+    /// `--all-or-nothing`: another pair of the suite did not pass its checks, so this
+    /// one, which did, must not switch either.
+    #[error("another deployment of the suite did not pass its checks, and with --all-or-nothing none switches then")]
+    Held,
 }
 
 impl Hint for StepError {
@@ -66,6 +82,9 @@ impl Hint for StepError {
             StepError::Smoke(e) => e.hint(),
             StepError::NotReady { hint, .. } => Some(hint.clone()),
             StepError::Interrupted => None,
+            StepError::Held => Some(
+                "see the other deployments' errors; run again once all pass their checks".into(),
+            ),
         }
     }
 }
@@ -131,6 +150,20 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
         }
     }
     Ok(())
+}
+
+/// Where `--all-or-nothing` waits: once every check has passed, before anything that says
+/// or makes the new version live (its "checked" record, its first live route).
+fn gate_index(plan: &Plan) -> Option<usize> {
+    plan.steps.iter().position(|s| match s {
+        Step::MapRoute {
+            app,
+            role: RouteRole::Live,
+            ..
+        } => *app == plan.target,
+        Step::Annotate { values, .. } => values.iter().any(|(k, _)| k == crate::metadata::CHECKED),
+        _ => false,
+    })
 }
 
 /// Reads the app after the push: a live route on it (from a manifest, or an old cf) is

@@ -85,6 +85,15 @@ pub(super) fn recover(
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
     let interrupted = matches!(failure, StepError::Interrupted);
+    // Held at the gate, the step at `failed_index` never ran: decide as after the last
+    // step that did (the check), which undoes the deploy.
+    let held = matches!(failure, StepError::Held);
+    let decided_at = if held {
+        failed_index.saturating_sub(1)
+    } else {
+        failed_index
+    };
+
     let again = format!("run `cf-bluegreen {}` again", plan.kind.name());
     let hint = match &failure {
         StepError::Cf(CfError::TimedOut { .. }) => {
@@ -118,25 +127,33 @@ pub(super) fn recover(
         }
         _ => None,
     };
-    ctx.events.emit(Event::RecoveryStarted {
-        failed,
-        interrupted,
-    });
+    if held {
+        ctx.warn(&format!(
+            "{} passed its checks, but {cause}: undoing this {}",
+            plan.target,
+            plan.kind.name()
+        ));
+    } else {
+        ctx.events.emit(Event::RecoveryStarted {
+            failed,
+            interrupted,
+        });
+    }
 
     let (forward, mut steps, blind) = match observe_pair(ctx) {
         Ok(now) => {
-            let forward = complete_forward(plan, &now, failed_index);
+            let forward = complete_forward(plan, &now, decided_at);
             (
                 forward,
-                recovery_steps(ctx.config, plan, &now, failed_index, forward),
+                recovery_steps(ctx.config, plan, &now, decided_at, forward),
                 None,
             )
         }
         Err(e) => {
-            let forward = blind_forward(plan, failed_index);
+            let forward = blind_forward(plan, decided_at);
             (
                 forward,
-                blind_recovery_steps(ctx.config, plan, failed_index, forward),
+                blind_recovery_steps(ctx.config, plan, decided_at, forward),
                 Some(e.to_string()),
             )
         }
@@ -155,7 +172,10 @@ pub(super) fn recover(
     for (j, step) in steps.iter().enumerate() {
         // What a second interrupt prints must be what is left of this recovery, not of
         // the plan it interrupted.
-        crate::interrupt::set_at_once_message(recovery_at_once_message(step, &steps[j..]));
+        crate::interrupt::set_at_once_message_for(
+            ctx.name,
+            recovery_at_once_message(step, &steps[j..]),
+        );
         let run = || match step {
             // The recovery runs after the first interrupt, and must not be cut short by
             // it: the old app is retired only once requests in flight are done.
@@ -200,7 +220,11 @@ pub(super) fn recover(
     };
     Err(Error::DeployFailed {
         what: plan.kind,
-        step: failed.to_string(),
+        step: if held {
+            format!("the switch to {}", plan.target)
+        } else {
+            failed.to_string()
+        },
         cause,
         live,
         hint,

@@ -6,6 +6,7 @@
 pub mod deploy;
 pub mod rollback;
 pub mod status;
+pub mod suite;
 mod switch;
 
 use crate::cf::Cf;

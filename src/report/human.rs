@@ -231,6 +231,33 @@ impl Sink for Human {
                     short(elapsed)
                 ));
             }
+            Event::SuiteSummary {
+                kind,
+                outcomes,
+                elapsed,
+            } => {
+                let ok = outcomes.iter().filter(|o| o.exit_code == 0).count();
+                self.line(&format!(
+                    "{ok} of {} deployments {} ({})",
+                    outcomes.len(),
+                    match kind {
+                        Kind::Deploy => "deployed",
+                        Kind::Rollback => "rolled back",
+                    },
+                    short(elapsed)
+                ));
+                for o in outcomes.iter() {
+                    let live = o.live_app.as_deref();
+                    self.line(&match (o.exit_code, live) {
+                        (0, Some(app)) => format!("  ok   {}: {app} is live", o.name),
+                        (0, None) => format!("  ok   {}", o.name),
+                        (code, Some(app)) => {
+                            format!("  FAIL {}: exit {code}; {app} is still live", o.name)
+                        }
+                        (code, None) => format!("  FAIL {}: exit {code}", o.name),
+                    });
+                }
+            }
             Event::Failed { error } => {
                 let mut text = error.to_string();
                 if let Some(hint) = error.hint() {

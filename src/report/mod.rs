@@ -22,6 +22,76 @@ pub use human::{short, Human, Verbosity};
 /// side), so it must be `Sync`.
 pub trait Sink: Sync {
     fn emit(&self, event: Event<'_>);
+
+    /// An event of the pair `pair` of a suite (`[[deployments]]`). A sink that shows
+    /// several pairs at once marks whose it is; the default shows it as any other.
+    fn emit_for(&self, pair: &str, event: Event<'_>) {
+        let _ = pair;
+        self.emit(event);
+    }
+}
+
+/// How one pair of a suite ended, for the suite's summary.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PairOutcome {
+    pub name: String,
+    pub exit_code: i32,
+    /// The app holding the live routes at the end, when known.
+    pub live_app: Option<String>,
+    /// The app that was live before, when known.
+    pub previous_app: Option<String>,
+}
+
+/// The sink of one pair of a suite: passes every event on as that pair's, and remembers
+/// which app went live, for the summary.
+pub struct Tagged<'a> {
+    name: &'a str,
+    inner: &'a dyn Sink,
+    /// (previous, target) of the last plan, and whether its summary came.
+    seen: std::sync::Mutex<(Option<String>, Option<String>, bool)>,
+}
+
+impl<'a> Tagged<'a> {
+    pub fn new(name: &'a str, inner: &'a dyn Sink) -> Tagged<'a> {
+        Tagged {
+            name,
+            inner,
+            seen: std::sync::Mutex::default(),
+        }
+    }
+
+    /// How the pair ended with `exit_code`: the new app live when it switched; the one
+    /// live before when the run failed and restored it; unknown when no safe state could
+    /// be restored.
+    pub fn outcome(&self, exit_code: i32) -> PairOutcome {
+        let (previous, target, done) = self.seen.lock().unwrap().clone();
+        let live_app = match exit_code {
+            crate::error::EXIT_OK if done => target,
+            crate::error::EXIT_OK => None,
+            crate::error::EXIT_UNSAFE => None,
+            _ => previous.clone(),
+        };
+        PairOutcome {
+            name: self.name.to_string(),
+            exit_code,
+            live_app,
+            previous_app: previous,
+        }
+    }
+}
+
+impl Sink for Tagged<'_> {
+    fn emit(&self, event: Event<'_>) {
+        match &event {
+            Event::PlanReady { plan, .. } => {
+                *self.seen.lock().unwrap() =
+                    (plan.previous.clone(), Some(plan.target.clone()), false);
+            }
+            Event::Summary { .. } => self.seen.lock().unwrap().2 = true,
+            _ => {}
+        }
+        self.inner.emit_for(self.name, event);
+    }
 }
 
 /// Something that takes time and is shown while it runs.
@@ -122,6 +192,12 @@ pub enum Event<'a> {
         config: &'a Config,
         elapsed: Duration,
     },
+    /// Every pair of a suite has ended: how each did.
+    SuiteSummary {
+        kind: crate::plan::Kind,
+        outcomes: &'a [PairOutcome],
+        elapsed: Duration,
+    },
     /// The command failed.
     Failed {
         error: &'a Error,
@@ -165,9 +241,9 @@ impl Recorder {
 }
 
 #[cfg(test)]
-impl Sink for Recorder {
-    fn emit(&self, event: Event<'_>) {
-        let line = match event {
+impl Recorder {
+    fn render(event: Event<'_>) -> Option<String> {
+        Some(match event {
             Event::Connected { version, .. } => format!("connected: cf {}", version.full),
             Event::PlanReady { plan, .. } => format!(
                 "plan: {} to {} from {:?}",
@@ -177,7 +253,7 @@ impl Sink for Recorder {
             ),
             Event::DryRun { plan } => format!("dry run: {} steps", plan.steps.len()),
             // Finished says it all.
-            Event::Started { .. } | Event::Output { .. } => return,
+            Event::Started { .. } | Event::Output { .. } => return None,
             Event::Finished { activity, ok, .. } => {
                 format!("{} {activity}", if ok { "ok" } else { "FAIL" })
             }
@@ -201,8 +277,29 @@ impl Sink for Recorder {
                 Some(old) => format!("summary: {} live; {old} {}", plan.target, plan.retire),
                 None => format!("summary: {} live", plan.target),
             },
+            Event::SuiteSummary { outcomes, .. } => {
+                let each: Vec<String> = outcomes
+                    .iter()
+                    .map(|o| format!("{} {} {:?}", o.name, o.exit_code, o.live_app))
+                    .collect();
+                format!("suite: {}", each.join("; "))
+            }
             Event::Failed { error } => format!("error: {error}"),
-        };
-        self.0.lock().unwrap().push(line);
+        })
+    }
+}
+
+#[cfg(test)]
+impl Sink for Recorder {
+    fn emit(&self, event: Event<'_>) {
+        if let Some(line) = Recorder::render(event) {
+            self.0.lock().unwrap().push(line);
+        }
+    }
+
+    fn emit_for(&self, pair: &str, event: Event<'_>) {
+        if let Some(line) = Recorder::render(event) {
+            self.0.lock().unwrap().push(format!("[{pair}] {line}"));
+        }
     }
 }

@@ -1,0 +1,400 @@
+//! Several app pairs in one run (`[[deployments]]`): each pair runs the same workflow as
+//! a single one (its own lock, plan, recovery and records), up to `--parallel` at a time,
+//! and a failure in one leaves the others alone. With `--all-or-nothing`, no pair moves
+//! its live routes until every selected pair has passed its checks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use super::SwitchOptions;
+use crate::cf::Cf;
+use crate::config::Config;
+use crate::context::Context;
+use crate::error::{Error, EXIT_OK};
+use crate::plan::Kind;
+use crate::report::{Event, PairOutcome, Sink, Tagged};
+
+/// One selected pair: its name in the file and its configuration.
+#[derive(Debug, Clone, Copy)]
+pub struct Pair<'a> {
+    pub name: &'a str,
+    pub config: &'a Config,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct SuiteOptions {
+    /// How many pairs run at once (at least 1).
+    pub parallel: usize,
+    pub all_or_nothing: bool,
+    pub switch: SwitchOptions,
+}
+
+/// Counts free places, so that at most `--parallel` pairs work at a time. A pair waiting
+/// at the all-or-nothing gate gives its place back: the pairs still queued must reach the
+/// gate too, or it would never open.
+struct Slots {
+    free: Mutex<usize>,
+    freed: Condvar,
+}
+
+impl Slots {
+    fn new(n: usize) -> Slots {
+        Slots {
+            free: Mutex::new(n.max(1)),
+            freed: Condvar::new(),
+        }
+    }
+
+    /// Waits for a place; `false` when an interrupt came first (the pair does not start).
+    fn take(&self) -> bool {
+        let mut free = self.free.lock().unwrap();
+        loop {
+            if crate::interrupt::requested() {
+                return false;
+            }
+            if *free > 0 {
+                *free -= 1;
+                return true;
+            }
+            free = self
+                .freed
+                .wait_timeout(free, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        }
+    }
+
+    fn give(&self) {
+        *self.free.lock().unwrap() += 1;
+        self.freed.notify_all();
+    }
+}
+
+/// `--all-or-nothing`: every pair that passed its checks waits here until all have, or
+/// until one has failed (then none switches).
+struct Gate<'s> {
+    total: usize,
+    state: Mutex<GateState>,
+    changed: Condvar,
+    slots: &'s Slots,
+}
+
+#[derive(Default)]
+struct GateState {
+    passed: usize,
+    failed: usize,
+}
+
+impl Gate<'_> {
+    /// A pair passed its checks: `true` when every pair has, `false` when one failed or an
+    /// interrupt came.
+    fn pass(&self) -> bool {
+        let mut state = self.state.lock().unwrap();
+        state.passed += 1;
+        self.changed.notify_all();
+        self.slots.give();
+        let go = loop {
+            if state.failed > 0 || crate::interrupt::requested() {
+                break false;
+            }
+            if state.passed == self.total {
+                break true;
+            }
+            state = self
+                .changed
+                .wait_timeout(state, Duration::from_millis(50))
+                .unwrap()
+                .0;
+        };
+        drop(state);
+        // The switch (or the way back) is work like any other: it takes a place again.
+        self.slots.take();
+        go
+    }
+
+    /// A pair ended without passing its checks.
+    fn fail(&self) {
+        self.state.lock().unwrap().failed += 1;
+        self.changed.notify_all();
+    }
+}
+
+/// Deploys or rolls back every pair in `pairs`; `Ok` when all switched. The summary lists
+/// every pair; the error carries the highest exit code of any pair.
+pub fn switch_all(
+    pairs: &[Pair],
+    cf: &dyn Cf,
+    events: &dyn Sink,
+    who: &str,
+    kind: Kind,
+    options: SuiteOptions,
+) -> Result<(), Error> {
+    let started = std::time::Instant::now();
+    let slots = Slots::new(options.parallel);
+    let gate = (options.all_or_nothing && !options.switch.dry_run).then(|| Gate {
+        total: pairs.len(),
+        state: Mutex::default(),
+        changed: Condvar::new(),
+        slots: &slots,
+    });
+    let outcomes: Vec<PairOutcome> = std::thread::scope(|s| {
+        let handles: Vec<_> = pairs
+            .iter()
+            .map(|pair| {
+                let (slots, gate) = (&slots, gate.as_ref());
+                s.spawn(move || run_pair(pair, cf, events, who, kind, options, slots, gate))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("pair thread"))
+            .collect()
+    });
+    events.emit(Event::SuiteSummary {
+        kind,
+        outcomes: &outcomes,
+        elapsed: started.elapsed(),
+    });
+    let code = outcomes
+        .iter()
+        .map(|o| o.exit_code)
+        .max()
+        .unwrap_or(EXIT_OK);
+    if code == EXIT_OK {
+        return Ok(());
+    }
+    let failed: Vec<String> = outcomes
+        .iter()
+        .filter(|o| o.exit_code != EXIT_OK)
+        .map(|o| format!("{} (exit {})", o.name, o.exit_code))
+        .collect();
+    Err(Error::Suite {
+        kind,
+        failed,
+        total: outcomes.len(),
+        code,
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run_pair(
+    pair: &Pair,
+    cf: &dyn Cf,
+    events: &dyn Sink,
+    who: &str,
+    kind: Kind,
+    options: SuiteOptions,
+    slots: &Slots,
+    gate: Option<&Gate>,
+) -> PairOutcome {
+    let tagged = Tagged::new(pair.name, events);
+    if !slots.take() {
+        if let Some(gate) = gate {
+            gate.fail();
+        }
+        let error = Error::Interrupted {
+            step: "the wait for its turn".into(),
+            state: "nothing was changed".into(),
+        };
+        tagged.emit(Event::Failed { error: &error });
+        return tagged.outcome(error.exit_code());
+    }
+    let passed = AtomicBool::new(false);
+    let pass = || {
+        passed.store(true, Ordering::SeqCst);
+        gate.is_none_or(Gate::pass)
+    };
+    let result = {
+        let mut ctx = Context::new(pair.config, cf, &tagged, who);
+        ctx.name = Some(pair.name);
+        if gate.is_some() {
+            ctx.gate = Some(&pass);
+        }
+        match kind {
+            Kind::Deploy => super::deploy::deploy(&ctx, options.switch),
+            Kind::Rollback => super::rollback::rollback(&ctx, options.switch),
+        }
+    };
+    crate::interrupt::clear_at_once_message_for(Some(pair.name));
+    if let (Some(gate), false) = (gate, passed.load(Ordering::SeqCst)) {
+        gate.fail();
+    }
+    slots.give();
+    let code = match &result {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            tagged.emit(Event::Failed { error: e });
+            e.exit_code()
+        }
+    };
+    tagged.outcome(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::cf::memory::MemoryCf;
+    use crate::report::Recorder;
+
+    /// Pair `i`: apps `a{i}`/`b{i}`, live route `live{i}.example.com`.
+    fn config(i: usize) -> Config {
+        let text = format!(
+            "[apps]\nblue = \"a{i}\"\ngreen = \"b{i}\"\n[routes]\ndomain = \"example.com\"\nlive = \"live{i}\"\nstaging = \"stg{i}\"\n\
+             [smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n[switch]\ndrain = \"0s\"\n"
+        );
+        Config::parse(&text, Path::new("deploy.toml")).unwrap()
+    }
+
+    /// `n` pairs, each with `a{i}` live and `b{i}` stopped.
+    fn suite(n: usize) -> (MemoryCf, Vec<Config>, Vec<String>) {
+        let mut cf = MemoryCf::new();
+        for i in 1..=n {
+            cf = cf
+                .app(&format!("a{i}"), true, &[&format!("live{i}.example.com")])
+                .app(&format!("b{i}"), false, &[]);
+        }
+        let configs = (1..=n).map(config).collect();
+        let names = (1..=n).map(|i| format!("p{i}")).collect();
+        (cf, configs, names)
+    }
+
+    fn run(
+        cf: &MemoryCf,
+        configs: &[Config],
+        names: &[String],
+        parallel: usize,
+        all_or_nothing: bool,
+    ) -> (Result<(), Error>, Recorder) {
+        let pairs: Vec<Pair> = names
+            .iter()
+            .zip(configs)
+            .map(|(name, config)| Pair { name, config })
+            .collect();
+        let events = Recorder::default();
+        let options = SuiteOptions {
+            parallel,
+            all_or_nothing,
+            switch: SwitchOptions::default(),
+        };
+        let result = switch_all(&pairs, cf, &events, "tester", Kind::Deploy, options);
+        (result, events)
+    }
+
+    fn live_on(cf: &MemoryCf, i: usize) -> String {
+        let route = format!("live{i}.example.com");
+        let holders: Vec<String> = [format!("a{i}"), format!("b{i}")]
+            .into_iter()
+            .filter(|app| cf.routes(app).contains(&route))
+            .collect();
+        holders.join(",")
+    }
+
+    #[test]
+    fn every_pair_switches_and_the_summary_lists_each() {
+        let (cf, configs, names) = suite(3);
+        let (result, events) = run(&cf, &configs, &names, 2, false);
+        result.unwrap();
+        for i in 1..=3 {
+            assert_eq!(live_on(&cf, i), format!("b{i}"));
+            assert_eq!(cf.started(&format!("a{i}")), Some(false));
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+        let lines = events.lines();
+        assert_eq!(
+            lines.last().unwrap(),
+            "suite: p1 0 Some(\"b1\"); p2 0 Some(\"b2\"); p3 0 Some(\"b3\")"
+        );
+        // Every event of a pair is marked as that pair's.
+        assert!(lines.contains(&"[p2] summary: b2 live; a2 stopped".to_string()));
+    }
+
+    #[test]
+    fn a_failing_pair_does_not_disturb_the_others() {
+        let (cf, configs, names) = suite(3);
+        let cf = cf.crashed("b2");
+        let (result, events) = run(&cf, &configs, &names, 4, false);
+        let error = result.unwrap_err();
+        assert_eq!(error.exit_code(), 1);
+        assert_eq!(
+            error.to_string(),
+            "1 of 3 deployments did not deploy: p2 (exit 1)"
+        );
+        assert_eq!(live_on(&cf, 1), "b1");
+        assert_eq!(live_on(&cf, 2), "a2");
+        assert_eq!(live_on(&cf, 3), "b3");
+        assert_eq!(cf.started("a2"), Some(true));
+        assert_eq!(
+            events.lines().last().unwrap(),
+            "suite: p1 0 Some(\"b1\"); p2 1 Some(\"a2\"); p3 0 Some(\"b3\")"
+        );
+        assert!(
+            events
+                .lines()
+                .iter()
+                .any(|l| l.starts_with("[p2] error: push the new version to b2")),
+            "{:#?}",
+            events.lines()
+        );
+    }
+
+    #[test]
+    fn all_or_nothing_switches_none_when_one_pair_fails_its_checks() {
+        let (cf, configs, names) = suite(3);
+        let cf = cf.crashed("b3");
+        let (result, events) = run(&cf, &configs, &names, 4, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        for i in 1..=3 {
+            // The pairs that passed are left as after an abort: the new version stopped,
+            // without the staging route.
+            assert_eq!(live_on(&cf, i), format!("a{i}"));
+            assert_eq!(cf.started(&format!("a{i}")), Some(true));
+            assert_eq!(cf.started(&format!("b{i}")), Some(false), "b{i}");
+            assert!(cf.routes(&format!("b{i}")).is_empty(), "b{i}");
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+        let lines = events.lines();
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "[p1] warning: b1 passed its checks, but another deployment of the suite did not pass its checks"
+            )),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.last().unwrap(),
+            "suite: p1 1 Some(\"a1\"); p2 1 Some(\"a2\"); p3 1 Some(\"a3\")"
+        );
+    }
+
+    #[test]
+    fn all_or_nothing_switches_every_pair_even_one_at_a_time() {
+        // With one place, the first pair must give it up while it waits at the gate, or
+        // the others could never reach it.
+        let (cf, configs, names) = suite(3);
+        let (result, _) = run(&cf, &configs, &names, 1, true);
+        result.unwrap();
+        for i in 1..=3 {
+            assert_eq!(live_on(&cf, i), format!("b{i}"));
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+    }
+
+    #[test]
+    fn at_most_parallel_pairs_work_at_once() {
+        let (cf, configs, names) = suite(4);
+        let (result, events) = run(&cf, &configs, &names, 1, false);
+        result.unwrap();
+        // One at a time: each pair's events end before the next pair's begin.
+        let order: Vec<String> = events
+            .lines()
+            .iter()
+            .filter_map(|l| l.strip_prefix('[').and_then(|l| l.split(']').next()))
+            .map(str::to_string)
+            .collect();
+        let mut runs = order.clone();
+        runs.dedup();
+        assert_eq!(runs.len(), 4, "{order:?}");
+    }
+}
