@@ -16,7 +16,9 @@
 //!                                  the tool's --cf takes no arguments) stands in for cf: runs $BENCH_CF_REAL ARGS, then appends
 //!                                  to $BENCH_METER_LOG the same three figures for that cf
 //!                                  call (the meter itself and everything below it), so that
-//!                                  `bench/run` can subtract them from the tool's total
+//!                                  `bench/run` can subtract them from the tool's total,
+//!                                  then when the call began and ended (µs since the epoch)
+//!                                  and cf's subcommand: the critical path is read from these
 //!
 //! Why not `/usr/bin/time -f`: it prints CPU in hundredths of a second (the target is
 //! 25 ms), and its figures, like ours, include the cf calls; only the meter separates them.
@@ -122,11 +124,24 @@ fn main() {
         Some("cf-meter") if called_as_meter => {
             let real = std::env::var("BENCH_CF_REAL").expect("BENCH_CF_REAL");
             let log = std::env::var("BENCH_METER_LOG").expect("BENCH_METER_LOG");
+            let since_epoch = || {
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_micros())
+            };
+            let start = since_epoch();
             let code = run(&real, &args[1..]);
+            let end = since_epoch();
             let (cu, cs, crss) = usage(RUSAGE_CHILDREN);
             let (su, ss, srss) = usage(RUSAGE_SELF);
             // One short write in append mode: calls the tool runs side by side do not mix.
-            let line = format!("{} {} {}\n", cu + su, cs + ss, crss.max(srss));
+            let line = format!(
+                "{} {} {} {start} {end} {}\n",
+                cu + su,
+                cs + ss,
+                crss.max(srss),
+                args.get(1).map_or("", String::as_str)
+            );
             let mut f = std::fs::OpenOptions::new()
                 .append(true)
                 .create(true)

@@ -2,11 +2,12 @@
 //! timestamped lines when stderr is not one (CI logs), or only warnings and errors under
 //! `--quiet`. Results (`status`, `--dry-run`) go to stdout, everything else to stderr.
 
+use std::collections::BTreeMap;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Event, Sink};
 use crate::config::Config;
@@ -26,6 +27,24 @@ pub struct Human {
     verbosity: Verbosity,
     spinner: bool,
     bar: Mutex<Option<ProgressBar>>,
+    /// Several pairs at once (`[[deployments]]`): one spinner line per pair, what each
+    /// is doing now; finished steps are printed above them, marked with the pair.
+    multi: MultiProgress,
+    pair_bars: Mutex<BTreeMap<String, ProgressBar>>,
+}
+
+thread_local! {
+    /// The pair whose event this thread is rendering: its lines are marked `[NAME]`.
+    static PAIR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+fn pair_prefix() -> String {
+    PAIR.with(|p| {
+        p.borrow()
+            .as_ref()
+            .map(|n| format!("[{n}] "))
+            .unwrap_or_default()
+    })
 }
 
 impl Human {
@@ -36,6 +55,8 @@ impl Human {
             verbosity,
             spinner,
             bar: Mutex::new(None),
+            multi: MultiProgress::new(),
+            pair_bars: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -53,6 +74,23 @@ impl Human {
     fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
+    }
+
+    /// The pair's spinner line on a terminal, made on first use.
+    fn pair_bar(&self, pair: &str) -> ProgressBar {
+        let mut bars = self.pair_bars.lock().unwrap();
+        bars.entry(pair.to_string())
+            .or_insert_with(|| {
+                let bar = self.multi.add(ProgressBar::new_spinner());
+                bar.set_style(
+                    ProgressStyle::with_template("{spinner} [{prefix}] {msg} {elapsed:.dim}")
+                        .expect("static template"),
+                );
+                bar.set_prefix(pair.to_string());
+                bar.enable_steady_tick(Duration::from_millis(100));
+                bar
+            })
+            .clone()
     }
 
     /// Which app is live, where the new version goes, and what moves besides the routes
@@ -100,6 +138,11 @@ impl Human {
 
     /// A line on stderr: above the spinner on a terminal, timestamped in logs.
     fn line(&self, text: &str) {
+        let text = &format!("{}{text}", pair_prefix());
+        if !self.pair_bars.lock().unwrap().is_empty() {
+            let _ = self.multi.println(text);
+            return;
+        }
         let guard = self.bar.lock().unwrap();
         match guard.as_ref() {
             Some(bar) => bar.suspend(|| eprintln!("{text}")),
@@ -115,6 +158,38 @@ impl Human {
 }
 
 impl Sink for Human {
+    fn emit_for(&self, pair: &str, event: Event<'_>) {
+        let quiet = self.verbosity == Verbosity::Quiet;
+        PAIR.with(|p| *p.borrow_mut() = Some(pair.to_string()));
+        match event {
+            // Several pairs run at once: each has its own spinner line on a terminal.
+            Event::Started { activity } if self.spinner => {
+                if !quiet {
+                    self.pair_bar(pair).set_message(activity.to_string());
+                }
+            }
+            Event::Finished { .. } | Event::Summary { .. } | Event::Failed { .. }
+                if self.spinner =>
+            {
+                let done = matches!(event, Event::Summary { .. } | Event::Failed { .. });
+                let bar = self.pair_bar(pair);
+                bar.set_message("");
+                self.emit(event);
+                if done {
+                    bar.finish_and_clear();
+                }
+            }
+            // Results on stdout: each pair's under its name.
+            Event::DryRun { .. } | Event::Status { .. } => {
+                self.result(&format!("# {pair}"));
+                self.emit(event);
+                self.result("");
+            }
+            other => self.emit(other),
+        }
+        PAIR.with(|p| *p.borrow_mut() = None);
+    }
+
     fn emit(&self, event: Event<'_>) {
         let quiet = self.verbosity == Verbosity::Quiet;
         match event {
