@@ -17,3 +17,4 @@ mod real_cf;
 mod resume;
 mod rollback;
 mod status;
+mod suite;

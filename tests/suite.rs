@@ -1,0 +1,173 @@
+//! Several app pairs in one run (`[[deployments]]`): against the bash fake, end to end.
+
+use crate::support::*;
+
+const DOMAIN: &str = "de.a9sapp.eu";
+
+/// Three pairs, `web`, `api` and `worker`: apps `NAME_a`/`NAME_b`, live `NAME.DOMAIN`,
+/// `NAME_a` live and `NAME_b` stopped. No HTTP check (the router serves one pair's
+/// staging route; the single-pair tests cover the check).
+fn three_pairs(extra_top: &str) -> Test {
+    let mut text = format!(
+        "{extra_top}\n[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n"
+    );
+    let mut t = Test::new();
+    for name in PAIRS {
+        text.push_str(&format!(
+            "\n[[deployments]]\nname = \"{name}\"\napps = {{ blue = \"{name}_a\", green = \"{name}_b\" }}\n\
+             routes = {{ domain = \"{DOMAIN}\", live = \"{name}\", staging = \"{name}-staging\" }}\n"
+        ));
+        t = t
+            .app(&format!("{name}_a"), "started", &[&live(name)])
+            .app(&format!("{name}_b"), "stopped", &[]);
+    }
+    t.config(&text)
+}
+
+const PAIRS: [&str; 3] = ["web", "api", "worker"];
+
+fn live(name: &str) -> String {
+    format!("{name}.{DOMAIN}")
+}
+
+/// Which app of pair `name` holds its live route, and that the other one holds nothing.
+#[track_caller]
+fn live_app(t: &Test, name: &str) -> String {
+    let (a, b) = (format!("{name}_a"), format!("{name}_b"));
+    let holders: Vec<String> = [&a, &b]
+        .into_iter()
+        .filter(|app| t.app_routes(app).contains(&live(name)))
+        .cloned()
+        .collect();
+    assert_eq!(holders.len(), 1, "{name}: {holders:?}");
+    let other = if holders[0] == a { &b } else { &a };
+    assert!(t.app_routes(other).is_empty(), "{other}: {:?}", t.app_routes(other));
+    assert_eq!(t.app_state(&holders[0]).as_deref(), Some("started"));
+    holders[0].clone()
+}
+
+#[test]
+fn every_pair_deploys_side_by_side_and_the_summary_lists_each() {
+    let t = three_pairs("");
+    let run = t.run(&["deploy", "--parallel", "3"]);
+    run.expect_code(0)
+        .stderr_has("3 of 3 deployments deployed")
+        .stderr_has("  ok   web: web_b is live")
+        .stderr_has("  ok   worker: worker_b is live")
+        .stderr_has("[api] ok   push the new version to api_b");
+    let log = t.log();
+    for name in PAIRS {
+        assert_eq!(live_app(&t, name), format!("{name}_b"));
+        assert_always_served(&log, &live(name));
+    }
+    // Side by side: some pair pushed before another had finished its switch.
+    let first_stop = log.iter().position(|c| c.argv[0] == "stop").unwrap();
+    let last_push = log.iter().rposition(|c| c.argv[0] == "push").unwrap();
+    assert!(last_push < first_stop, "{}", run.dump());
+}
+
+#[test]
+fn a_failing_pair_leaves_the_others_deployed_and_exits_1() {
+    let t = three_pairs("").touch("apps/api_b/crashed");
+    let run = t.run(&["deploy"]);
+    run.expect_code(1)
+        .stderr_has("[api] error: push the new version to api_b")
+        .stderr_has("2 of 3 deployments deployed")
+        .stderr_has("  FAIL api: exit 1; api_a is still live")
+        .stderr_has("error: 1 of 3 deployments did not deploy: api (exit 1)");
+    assert_eq!(live_app(&t, "web"), "web_b");
+    assert_eq!(live_app(&t, "api"), "api_a");
+    assert_eq!(live_app(&t, "worker"), "worker_b");
+    for name in PAIRS {
+        assert_always_served(&t.log(), &live(name));
+    }
+}
+
+#[test]
+fn all_or_nothing_switches_no_pair_when_one_fails() {
+    let t = three_pairs("").touch("apps/worker_b/crashed");
+    let run = t.run(&["deploy", "--all-or-nothing"]);
+    run.expect_code(1)
+        .stderr_has("[web] warning: web_b passed its checks, but another deployment of the suite did not pass its checks")
+        .stderr_has("0 of 3 deployments deployed");
+    for name in PAIRS {
+        assert_eq!(live_app(&t, name), format!("{name}_a"));
+        // As after an abort: the new version stopped, without the staging route.
+        assert_eq!(t.app_state(&format!("{name}_b")).as_deref(), Some("stopped"));
+        assert_always_served(&t.log(), &live(name));
+    }
+    // Nothing live moved: no live route was ever mapped to a new version.
+    assert!(!run
+        .mutations()
+        .iter()
+        .any(|m| m.starts_with("cf map-route") && m.contains("_b") && !m.contains("-staging")));
+}
+
+#[test]
+fn all_or_nothing_switches_every_pair_when_all_pass() {
+    let t = three_pairs("");
+    t.run(&["deploy", "--all-or-nothing", "--parallel", "2"])
+        .expect_code(0);
+    for name in PAIRS {
+        assert_eq!(live_app(&t, name), format!("{name}_b"));
+    }
+}
+
+#[test]
+fn only_deploys_the_named_pairs() {
+    let t = three_pairs("");
+    let run = t.run(&["deploy", "--only", "api", "--only", "worker"]);
+    run.expect_code(0).stderr_has("2 of 2 deployments deployed");
+    assert_eq!(live_app(&t, "web"), "web_a");
+    assert_eq!(live_app(&t, "api"), "api_b");
+    assert_eq!(live_app(&t, "worker"), "worker_b");
+    assert!(!run.mutations().iter().any(|m| m.contains("web_")));
+
+    t.run(&["deploy", "--only", "nope"])
+        .expect_code(2)
+        .stderr_has("nope");
+}
+
+#[test]
+fn status_and_dry_run_show_every_pair() {
+    let t = three_pairs("");
+    let status = t.run(&["status"]);
+    status.expect_code(0);
+    for name in PAIRS {
+        status.stdout_has(&format!("# {name}"));
+        status.stdout_has(&format!("{name}_a"));
+    }
+    let dry = t.run(&["deploy", "--dry-run"]);
+    dry.expect_code(0).expect_no_mutation();
+    for name in PAIRS {
+        dry.stdout_has(&format!("cf push {name}_b --no-route"));
+    }
+}
+
+#[test]
+fn an_interrupt_during_a_multi_pair_run_leaves_every_pair_safe() {
+    let t = three_pairs("");
+    // The second push gets the interrupt: by then every pair is somewhere in its run.
+    let run = t.run_with(
+        &["deploy", "--parallel", "3"],
+        &[("FAKE_CF_FAIL", "push:2:interrupt")],
+    );
+    run.expect_code(130);
+    let log = t.log();
+    for name in PAIRS {
+        // Each pair either switched or was undone; none is left halfway.
+        let live = live_app(&t, name);
+        let other = if live.ends_with("_a") {
+            format!("{name}_b")
+        } else {
+            format!("{name}_a")
+        };
+        assert_eq!(t.app_state(&other).as_deref(), Some("stopped"), "{other}");
+        assert_always_served(&log, &live(name));
+    }
+    // The next run converges every pair.
+    t.run(&["deploy"]).expect_code(0);
+    for name in PAIRS {
+        live_app(&t, name);
+    }
+}
