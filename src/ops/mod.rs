@@ -40,6 +40,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Deploy {
             dry_run,
             force_unlock,
+            ..
         } => deploy::deploy(
             &ctx,
             SwitchOptions {
@@ -50,6 +51,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Rollback {
             dry_run,
             force_unlock,
+            ..
         } => rollback::rollback(
             &ctx,
             SwitchOptions {
