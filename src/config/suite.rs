@@ -522,6 +522,39 @@ vars = { tier = "gold" }
     }
 
     #[test]
+    fn the_examples_deployments_are_valid() {
+        let example = include_str!("../../deploy.toml.example");
+        // The example with its [apps] and [routes] swapped for its commented deployments.
+        let defaults = &example[example.find("\n[push]").unwrap()..];
+        let block = &example[example.find("# [[deployments]]").unwrap()..];
+        let deployments: String = block
+            .lines()
+            .map(|l| format!("{}\n", l.trim_start_matches('#').trim_start()))
+            .collect();
+        let suite = parse(&format!("{defaults}\n{deployments}")).unwrap();
+        assert_eq!(suite.names(), ["web", "api"]);
+        let (web, api) = (&suite.deployments[0].config, &suite.deployments[1].config);
+        assert_eq!(web.main_live().url(), "weblive.de.a9sapp.eu");
+        assert_eq!(api.push.path, Some(PathBuf::from("/srv/api")));
+        assert_eq!(web.switch.drain, crate::config::DEFAULT_DRAIN);
+        assert_eq!(api.switch.drain, Duration::from_secs(30));
+        assert_eq!(api.switch.old, web.switch.old);
+    }
+
+    #[test]
+    fn the_readmes_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Several app pairs in one file").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let text = &section[start..start + section[start..].find("```").unwrap()];
+        let suite = parse(text).unwrap();
+        assert_eq!(suite.names(), ["web", "api"]);
+        let api = &suite.deployments[1].config;
+        assert_eq!(api.switch.drain, Duration::from_secs(30));
+        assert_eq!(api.switch.old, OldApp::Stop);
+    }
+
+    #[test]
     fn select_picks_in_file_order() {
         let suite = parse(SUITE).unwrap();
         let names = |only: &[&str]| -> Vec<String> {
