@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,6 +63,8 @@ pub enum Command {
         /// Break the deploy lock of a run that is gone (a killed CI job)
         #[arg(long)]
         force_unlock: bool,
+        #[command(flatten)]
+        pairs: Pairs,
     },
     /// Put the previous version back: start the idle app, check it, switch the live route to it
     Rollback {
@@ -72,9 +74,48 @@ pub enum Command {
         /// Break the deploy lock of a run that is gone (a killed CI job)
         #[arg(long)]
         force_unlock: bool,
+        #[command(flatten)]
+        pairs: Pairs,
     },
     /// Show both apps, their state and routes, and which one is live
     Status,
+}
+
+/// Which of the file's `[[deployments]]` to run, and how together: the flags `deploy`
+/// and `rollback` share.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Several app pairs ([[deployments]] in the configuration)")]
+pub struct Pairs {
+    /// Run at most N pairs at the same time
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = at_least_one
+    )]
+    pub parallel: usize,
+
+    /// Run only the deployment named NAME; repeat for several (default: all of them)
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+
+    /// Switch no live route until every pair passed its checks, then switch them all; if
+    /// any failed, switch none
+    #[arg(
+        long,
+        long_help = "Switch no live route until every selected pair passed its checks, then \
+            switch them all together. If any pair failed, none switches: the pairs that passed \
+            are left as after an abort (staging route unmapped, new version stopped)."
+    )]
+    pub all_or_nothing: bool,
+}
+
+/// clap's own range check would print "0 is not in 1..18446744073709551615".
+fn at_least_one(value: &str) -> Result<usize, String> {
+    match value.parse::<usize>() {
+        Ok(n) if n >= 1 => Ok(n),
+        _ => Err("must be a whole number, 1 or more".into()),
+    }
 }
 
 #[cfg(test)]
@@ -85,5 +126,67 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    fn pairs(args: &[&str]) -> Result<Pairs, clap::Error> {
+        let cli = Cli::try_parse_from(["cf-bluegreen"].iter().chain(args))?;
+        match cli.command {
+            Command::Deploy { pairs, .. } | Command::Rollback { pairs, .. } => Ok(pairs),
+            Command::Status => panic!("not a deploy or a rollback"),
+        }
+    }
+
+    #[test]
+    fn pair_flags_default_to_every_pair_four_at_a_time() {
+        for command in ["deploy", "rollback"] {
+            assert_eq!(
+                pairs(&[command]).unwrap(),
+                Pairs {
+                    parallel: 4,
+                    only: Vec::new(),
+                    all_or_nothing: false
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn pair_flags_are_read() {
+        for command in ["deploy", "rollback"] {
+            let p = pairs(&[
+                command,
+                "--parallel",
+                "2",
+                "--only",
+                "web",
+                "--only=api",
+                "--all-or-nothing",
+                "--dry-run",
+            ])
+            .unwrap();
+            assert_eq!(p.parallel, 2);
+            assert_eq!(p.only, ["web", "api"]);
+            assert!(p.all_or_nothing);
+        }
+    }
+
+    #[test]
+    fn parallel_is_at_least_one() {
+        for bad in ["0", "-1", "two", ""] {
+            let err = pairs(&["deploy", &format!("--parallel={bad}")]).unwrap_err();
+            assert_eq!(err.kind(), clap::error::ErrorKind::ValueValidation, "{bad}");
+            assert!(
+                err.to_string()
+                    .contains("for '--parallel <N>': must be a whole number, 1 or more"),
+                "{err}"
+            );
+        }
+        assert_eq!(pairs(&["deploy", "--parallel", "1"]).unwrap().parallel, 1);
+    }
+
+    #[test]
+    fn status_takes_no_pair_flags() {
+        assert!(Cli::try_parse_from(["cf-bluegreen", "status", "--parallel", "2"]).is_err());
+        assert!(Cli::try_parse_from(["cf-bluegreen", "status", "--only", "web"]).is_err());
     }
 }

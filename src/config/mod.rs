@@ -1,21 +1,29 @@
-//! `deploy.toml`: read, parsed and validated into a [`Config`] that later stages trust.
+//! `deploy.toml`: read, parsed and validated into a [`Suite`] of app pairs, each a
+//! [`Config`] that later stages trust.
 //!
-//! The stages, in [`Config::load`] and [`Config::parse`]:
+//! The stages, in [`Suite::load`] and [`Suite::parse`] ([`Config::load`] and
+//! [`Config::parse`] take a file of one pair):
 //!
 //! 1. read the bytes and decode them as UTF-8 ([`ConfigError::Read`]);
 //! 2. TOML into the `Raw*` structs of `raw.rs`, which mirror the file: serde checks the
 //!    syntax, the types and the key names, and `syntax.rs` words its errors for people
 //!    ([`ConfigError::Syntax`]: the first error, with line and column);
-//! 3. `validate.rs` turns the raw structs into a [`Config`], one function per section,
-//!    checking everything that needs more than a type (DNS labels, paths, durations,
-//!    forbidden push flags), and reports every problem at once
+//! 3. `suite.rs` splits the file into pairs: the classic file is one; each
+//!    `[[deployments]]` table is one, its sections merged over the top-level ones key by
+//!    key (`merge.rs`);
+//! 4. `validate.rs` turns each pair's raw structs into a [`Config`], one function per
+//!    section, checking everything that needs more than a type (DNS labels, paths,
+//!    durations, forbidden push flags); `suite.rs` adds what concerns several pairs
+//!    (names, shared apps and routes), and every problem of the file is reported at once
 //!    ([`ConfigError::Invalid`]).
 //!
 //! cf's own time limits ([`CfLimits`], from the environment) come in as a value, so that
 //! the same file always gives the same [`Config`] for the same limits.
 
 mod limits;
+mod merge;
 mod raw;
+mod suite;
 mod syntax;
 mod validate;
 
@@ -28,7 +36,7 @@ use serde::Deserialize;
 
 use crate::route::Route;
 pub use limits::CfLimits;
-use raw::RawConfig;
+pub use suite::{Deployment, Suite};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -54,6 +62,19 @@ pub enum ConfigError {
         path: PathBuf,
         problems: Vec<Problem>,
     },
+    /// A command that runs one pair ([`Config::load`]) got a file with several.
+    #[error("{} holds {} deployments ({}); this runs one app pair", path.display(), names.len(), names.join(", "))]
+    SeveralDeployments { path: PathBuf, names: Vec<String> },
+    /// `--only` named a deployment the file does not have.
+    #[error("{} has no deployment named `{name}`; its deployments: {}", path.display(), known.join(", "))]
+    UnknownDeployment {
+        path: PathBuf,
+        name: String,
+        known: Vec<String>,
+    },
+    /// `--only` with a file of one pair, which has no deployments to pick from.
+    #[error("--only picks [[deployments]] by name, and {} has none: it describes one app pair", path.display())]
+    OnlyWithoutDeployments { path: PathBuf },
 }
 
 impl crate::hint::Hint for ConfigError {
@@ -65,11 +86,18 @@ impl crate::hint::Hint for ConfigError {
             }
             // Each problem says what is wrong with its key.
             ConfigError::Invalid { .. } => None,
+            ConfigError::SeveralDeployments { .. } => {
+                Some("pick the pairs to run with --only NAME".into())
+            }
+            // The message lists the names there are.
+            ConfigError::UnknownDeployment { .. } => None,
+            ConfigError::OnlyWithoutDeployments { .. } => Some("leave out --only".into()),
         }
     }
 }
 
-/// One invalid value, named by its dotted key (`routes.live`).
+/// One invalid value, named by its dotted key (`routes.live`; in a deployment,
+/// `deployments[1] (api).routes.live`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     pub key: String,
@@ -105,6 +133,8 @@ pub enum OldApp {
 pub struct Config {
     /// The file it was read from, as given: it names the file in messages.
     pub path: PathBuf,
+    /// The deployment's `name`; `None` for a file of one pair without `[[deployments]]`.
+    pub name: Option<String>,
     /// `apps.blue`, trimmed: the app the first deploy goes to.
     pub blue: String,
     /// `apps.green`, trimmed; never the same as `blue`.
@@ -224,41 +254,46 @@ pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 pub const DEFAULT_SMOKE_INTERVAL: Duration = Duration::from_secs(2);
 
+/// The text of the file at `path`, or why it cannot be read.
+fn read(path: &Path) -> Result<String, ConfigError> {
+    let read_error = |reason: String, hint: &str| ConfigError::Read {
+        path: path.to_path_buf(),
+        reason,
+        hint: hint.to_string(),
+    };
+    if path.is_dir() {
+        return Err(read_error(
+            "it is a directory".into(),
+            "pass the file itself, for example --config deploy.toml",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => read_error(
+            "no such file".into(),
+            "copy deploy.toml.example to deploy.toml and edit it, or pass --config PATH",
+        ),
+        std::io::ErrorKind::PermissionDenied => {
+            read_error("permission denied".into(), "make the file readable")
+        }
+        _ => read_error(e.to_string(), "check the path given with --config"),
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        read_error(
+            format!(
+                "it is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            "save the file as UTF-8",
+        )
+    })
+}
+
 impl Config {
     /// Reads the file at `path` and parses it, deriving the default limits of the push
-    /// and `cf start` from cf's own `limits`.
+    /// and `cf start` from cf's own `limits`. The file describes one pair: without
+    /// `[[deployments]]`, or with one ([`Suite::load`] reads any number).
     pub fn load(path: &Path, limits: &CfLimits) -> Result<Config, ConfigError> {
-        let read_error = |reason: String, hint: &str| ConfigError::Read {
-            path: path.to_path_buf(),
-            reason,
-            hint: hint.to_string(),
-        };
-        if path.is_dir() {
-            return Err(read_error(
-                "it is a directory".into(),
-                "pass the file itself, for example --config deploy.toml",
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => read_error(
-                "no such file".into(),
-                "copy deploy.toml.example to deploy.toml and edit it, or pass --config PATH",
-            ),
-            std::io::ErrorKind::PermissionDenied => {
-                read_error("permission denied".into(), "make the file readable")
-            }
-            _ => read_error(e.to_string(), "check the path given with --config"),
-        })?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            read_error(
-                format!(
-                    "it is not UTF-8 text (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-                "save the file as UTF-8",
-            )
-        })?;
-        Config::parse_with(&text, path, limits)
+        Config::parse_with(&read(path)?, path, limits)
     }
 
     /// Parses `text` as if read from `path` (the path names the file in errors and anchors
@@ -269,20 +304,7 @@ impl Config {
 
     /// [`Config::parse`] with cf's limits as the environment sets them.
     pub fn parse_with(text: &str, path: &Path, limits: &CfLimits) -> Result<Config, ConfigError> {
-        let only_comments = text
-            .lines()
-            .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
-        if only_comments {
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems: vec![Problem {
-                    key: "apps".into(),
-                    message: "the file is empty (or only comments); see deploy.toml.example for every key".into(),
-                }],
-            });
-        }
-        let raw: RawConfig = toml::from_str(text).map_err(|e| syntax::error(text, path, &e))?;
-        validate::config(raw, path, limits)
+        Suite::parse_with(text, path, limits)?.into_single()
     }
 
     /// The URLs the live routes serve, for people.
@@ -383,6 +405,8 @@ staging = "sinatrastaging"
                 "settle",
                 "stale-after",
                 "start-timeout",
+                "name",
+                "deployments",
                 "bogus",
             ]);
             let value = prop_oneof![
@@ -406,6 +430,12 @@ staging = "sinatrastaging"
                 "[lock]",
                 "[",
                 "[apps.x]",
+                "[[deployments]]",
+                "[deployments.apps]",
+                "[deployments.routes]",
+                "[deployments.smoke]",
+                "[deployments.switch]",
+                "[[deployments.routes.extra]]",
             ]);
             prop_oneof![
                 3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
@@ -432,6 +462,24 @@ staging = "sinatrastaging"
                         prop_assert!(column >= 1);
                     }
                     Err(e) => prop_assert!(!e.to_string().is_empty()),
+                }
+            }
+
+            #[test]
+            fn suite_shaped_text_never_panics(lines in prop::collection::vec(line(), 0..40)) {
+                let text = lines.join("\n");
+                match Suite::parse(&text, Path::new("deploy.toml")) {
+                    Ok(s) => {
+                        prop_assert!(!s.deployments.is_empty());
+                        prop_assert!(s.deployments.iter().all(|d| d.config.blue != d.config.green && d.name == d.config.name));
+                        prop_assert!(s.select(&[]).unwrap().len() == s.deployments.len());
+                    }
+                    Err(ConfigError::Syntax { line, column, .. }) => {
+                        prop_assert!(line >= 1 && line <= text.lines().count().max(1) + 1);
+                        prop_assert!(column >= 1);
+                    }
+                    Err(ConfigError::Invalid { problems, .. }) => prop_assert!(!problems.is_empty()),
+                    Err(e) => prop_assert!(false, "unexpected {e}"),
                 }
             }
 

@@ -11,6 +11,46 @@ use serde::Deserialize;
 
 use super::OldApp;
 
+/// The whole file: one pair's `[apps]` and `[routes]` (a classic file), or
+/// `[[deployments]]`, each with its own; the other tables are defaults for every
+/// deployment. Which keys may stand beside which is [`super::suite`]'s to check, so that
+/// it can name the deployment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawFile {
+    pub(super) apps: Option<RawApps>,
+    pub(super) routes: Option<RawRoutes>,
+    #[serde(default)]
+    pub(super) push: RawPush,
+    #[serde(default)]
+    pub(super) smoke: RawSmoke,
+    #[serde(default)]
+    pub(super) switch: RawSwitch,
+    #[serde(default)]
+    pub(super) cf: RawCf,
+    #[serde(default)]
+    pub(super) lock: RawLock,
+    pub(super) deployments: Option<Vec<RawDeployment>>,
+}
+
+/// One `[[deployments]]` table. No `[cf]`: one run talks to one cf target. No `[lock]`:
+/// its settings are the run's, not a pair's.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawDeployment {
+    pub(super) name: Option<String>,
+    pub(super) apps: Option<RawApps>,
+    pub(super) routes: Option<RawRoutes>,
+    #[serde(default)]
+    pub(super) push: RawPush,
+    #[serde(default)]
+    pub(super) smoke: RawSmoke,
+    #[serde(default)]
+    pub(super) switch: RawSwitch,
+}
+
+/// One pair's tables, a deployment's merged over the file's defaults: what
+/// [`super::validate`] checks.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawConfig {
@@ -57,21 +97,20 @@ pub(super) struct RawRoute {
     pub(super) port: Option<u16>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawPush {
     pub(super) path: Option<String>,
     pub(super) manifest: Option<String>,
-    #[serde(default)]
-    pub(super) vars_files: Vec<String>,
-    #[serde(default)]
-    pub(super) vars: BTreeMap<String, toml::Value>,
-    #[serde(default)]
-    pub(super) args: Vec<String>,
+    // Lists and tables are `Option` like the rest, so that a deployment that leaves a key
+    // out can be told from one that sets it empty.
+    pub(super) vars_files: Option<Vec<String>>,
+    pub(super) vars: Option<BTreeMap<String, toml::Value>>,
+    pub(super) args: Option<Vec<String>>,
     pub(super) timeout: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawSmoke {
     pub(super) enabled: Option<bool>,
@@ -81,11 +120,10 @@ pub(super) struct RawSmoke {
     pub(super) expect_body: Option<String>,
     pub(super) timeout: Option<String>,
     pub(super) interval: Option<String>,
-    #[serde(default)]
-    pub(super) command: Vec<String>,
+    pub(super) command: Option<Vec<String>>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawSwitch {
     pub(super) old: Option<OldApp>,
@@ -95,7 +133,7 @@ pub(super) struct RawSwitch {
     pub(super) drain: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawCf {
     pub(super) org: Option<String>,
@@ -104,7 +142,7 @@ pub(super) struct RawCf {
     pub(super) start_timeout: Option<String>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub(super) struct RawLock {
     pub(super) enabled: Option<bool>,

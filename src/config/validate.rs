@@ -1,9 +1,9 @@
-//! The validation stage: [`config`] turns the [`RawConfig`] serde read into a [`Config`],
-//! one function per section, checking everything that needs more than a type (DNS labels,
+//! The validation stage: [`pair`] turns one pair's [`RawConfig`] into a [`Config`], one
+//! function per section, checking everything that needs more than a type (DNS labels,
 //! paths, durations, forbidden push flags).
 //!
 //! Every section is checked even after a problem, so that the user sees all of them at
-//! once. They are listed in the order found: section by section as [`config`] calls them,
+//! once. They are listed in the order found: section by section as [`pair`] calls them,
 //! and within a section in the order its function checks; tests assert that order.
 //!
 //! Values that work but may hurt (a time limit below cf's own) are warnings, not
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
 use super::{
-    CfLimits, CfSettings, Config, ConfigError, LockSettings, OldApp, Problem, Push, Smoke, Switch,
-    Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
+    CfLimits, CfSettings, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Unlisted,
+    DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
     DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
@@ -46,14 +46,12 @@ impl Problems {
     }
 }
 
-/// `raw`, read from `path`, as a [`Config`], or every problem it has. Relative paths in
-/// the file are anchored at `path`'s directory; the default limits of the push and of
-/// `cf start` come from cf's own `limits`.
-pub(super) fn config(
-    raw: RawConfig,
-    path: &Path,
-    limits: &CfLimits,
-) -> Result<Config, ConfigError> {
+/// One pair's `raw` tables (a classic file's, or a deployment's merged over the file's
+/// defaults), read from `path`, as a [`Config`] without a name, or every problem they
+/// have, keyed as in a classic file. Relative paths in the file are anchored at `path`'s
+/// directory; the default limits of the push and of `cf start` come from cf's own
+/// `limits`.
+pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Config, Vec<Problem>> {
     let mut problems = Problems::default();
     let mut warnings = unreadable_limits(limits);
     let base = path.parent().unwrap_or(Path::new(""));
@@ -82,13 +80,11 @@ pub(super) fn config(
     let switch = switch(raw.switch, &live_check, &mut problems);
 
     if !problems.0.is_empty() {
-        return Err(ConfigError::Invalid {
-            path: path.to_path_buf(),
-            problems: problems.0,
-        });
+        return Err(problems.0);
     }
     Ok(Config {
         path: path.to_path_buf(),
+        name: None,
         blue,
         green,
         live,
@@ -264,7 +260,8 @@ fn push(
         problems,
         warnings,
     );
-    for (i, arg) in raw.args.iter().enumerate() {
+    let args = raw.args.unwrap_or_default();
+    for (i, arg) in args.iter().enumerate() {
         let flag = arg.split('=').next().unwrap_or(arg);
         if ROUTE_FLAGS.contains(&flag) {
             problems.add(
@@ -276,7 +273,7 @@ fn push(
         }
     }
     let mut vars = BTreeMap::new();
-    for (k, v) in &raw.vars {
+    for (k, v) in raw.vars.iter().flatten() {
         let value = match v {
             toml::Value::String(s) => s.clone(),
             toml::Value::Integer(i) => i.to_string(),
@@ -299,9 +296,14 @@ fn push(
     Push {
         path: raw.path.as_deref().map(resolve),
         manifest: raw.manifest.as_deref().map(resolve),
-        vars_files: raw.vars_files.iter().map(|s| resolve(s)).collect(),
+        vars_files: raw
+            .vars_files
+            .iter()
+            .flatten()
+            .map(|s| resolve(s))
+            .collect(),
         vars,
-        args: raw.args,
+        args,
         timeout,
     }
 }
@@ -352,7 +354,7 @@ fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
             DEFAULT_SMOKE_INTERVAL,
             problems,
         ),
-        command: raw.command,
+        command: raw.command.unwrap_or_default(),
     }
 }
 

@@ -41,6 +41,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Deploy {
             dry_run,
             force_unlock,
+            ..
         } => deploy::deploy(
             &ctx,
             SwitchOptions {
@@ -51,6 +52,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Rollback {
             dry_run,
             force_unlock,
+            ..
         } => rollback::rollback(
             &ctx,
             SwitchOptions {
