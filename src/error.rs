@@ -56,10 +56,11 @@ pub enum Error {
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
     #[error("interrupted during {step}: {state}")]
     Interrupted { step: String, state: String },
-    /// Some pairs of a suite did not switch; each has reported its own error already.
-    #[error("{} of {total} deployments did not {}: {}", failed.len(), match kind { crate::plan::Kind::Deploy => "deploy", crate::plan::Kind::Rollback => "roll back" }, failed.join(", "))]
+    /// Some pairs of a suite did not get through; each has reported its own error already.
+    #[error("{} of {total} deployments did not {verb}: {}", failed.len(), failed.join(", "))]
     Suite {
-        kind: crate::plan::Kind,
+        /// What they did not do: "deploy", "roll back", "show their status".
+        verb: &'static str,
         failed: Vec<String>,
         total: usize,
         /// The highest exit code of any pair.

@@ -8,18 +8,18 @@ const DOMAIN: &str = "de.a9sapp.eu";
 /// `NAME_a` live and `NAME_b` stopped. No HTTP check (the router serves one pair's
 /// staging route; the single-pair tests cover the check).
 fn three_pairs(extra_top: &str) -> Test {
-    let mut text = format!(
-        "{extra_top}\n[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n"
-    );
+    let mut text = format!("{extra_top}\n[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n");
     let mut t = Test::new();
     for name in PAIRS {
         text.push_str(&format!(
             "\n[[deployments]]\nname = \"{name}\"\napps = {{ blue = \"{name}_a\", green = \"{name}_b\" }}\n\
              routes = {{ domain = \"{DOMAIN}\", live = \"{name}\", staging = \"{name}-staging\" }}\n"
         ));
-        t = t
-            .app(&format!("{name}_a"), "started", &[&live(name)])
-            .app(&format!("{name}_b"), "stopped", &[]);
+        t = t.app(&format!("{name}_a"), "started", &[&live(name)]).app(
+            &format!("{name}_b"),
+            "stopped",
+            &[],
+        );
     }
     t.config(&text)
 }
@@ -41,7 +41,11 @@ fn live_app(t: &Test, name: &str) -> String {
         .collect();
     assert_eq!(holders.len(), 1, "{name}: {holders:?}");
     let other = if holders[0] == a { &b } else { &a };
-    assert!(t.app_routes(other).is_empty(), "{other}: {:?}", t.app_routes(other));
+    assert!(
+        t.app_routes(other).is_empty(),
+        "{other}: {:?}",
+        t.app_routes(other)
+    );
     assert_eq!(t.app_state(&holders[0]).as_deref(), Some("started"));
     holders[0].clone()
 }
@@ -93,7 +97,10 @@ fn all_or_nothing_switches_no_pair_when_one_fails() {
     for name in PAIRS {
         assert_eq!(live_app(&t, name), format!("{name}_a"));
         // As after an abort: the new version stopped, without the staging route.
-        assert_eq!(t.app_state(&format!("{name}_b")).as_deref(), Some("stopped"));
+        assert_eq!(
+            t.app_state(&format!("{name}_b")).as_deref(),
+            Some("stopped")
+        );
         assert_always_served(&t.log(), &live(name));
     }
     // Nothing live moved: no live route was ever mapped to a new version.
@@ -156,8 +163,8 @@ fn an_interrupt_during_a_multi_pair_run_leaves_every_pair_safe() {
     let log = t.log();
     for name in PAIRS {
         // Each pair either switched or was undone; none is left halfway.
-        let live = live_app(&t, name);
-        let other = if live.ends_with("_a") {
+        let holder = live_app(&t, name);
+        let other = if holder.ends_with("_a") {
             format!("{name}_b")
         } else {
             format!("{name}_a")

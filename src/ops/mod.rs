@@ -11,9 +11,10 @@ mod switch;
 
 use crate::cf::Cf;
 use crate::cli::{Cli, Command};
-use crate::config::Config;
+use crate::config::Suite;
 use crate::context::Context;
 use crate::error::Error;
+use crate::plan::Kind;
 use crate::report::Sink;
 
 /// What `deploy` and `rollback` were asked for on the command line.
@@ -26,41 +27,92 @@ pub struct SwitchOptions {
 }
 
 /// Runs the parsed command against any [`Cf`]; `who` names this run in the lock and the
-/// records.
+/// records. A configuration with `[[deployments]]` runs every selected pair (see
+/// [`suite`]); one without runs its single pair exactly as it always did.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
-    let config = Config::load(&cli.config, &crate::context::cf_limits())?;
-    let ctx = Context::new(&config, cf, events, who);
-    if !matches!(cli.command, Command::Status) {
+    let suite = Suite::load(&cli.config, &crate::context::cf_limits())?;
+    let (kind, options, pairs) = match &cli.command {
+        Command::Status => return status_all(&suite, cf, events, who),
+        Command::Deploy {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (Kind::Deploy, (*dry_run, *force_unlock), pairs),
+        Command::Rollback {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs),
+    };
+    let switch = SwitchOptions {
+        dry_run: options.0,
+        force_unlock: options.1,
+    };
+    let selected = suite.select(&pairs.only)?;
+    if !suite.has_names() {
+        let config = &selected[0].config;
+        let ctx = Context::new(config, cf, events, who);
         // Limits that may cut cf short matter to whatever pushes or starts an app.
         for warning in &config.warnings {
             ctx.warn(warning);
         }
+        return match kind {
+            Kind::Deploy => deploy::deploy(&ctx, switch),
+            Kind::Rollback => rollback::rollback(&ctx, switch),
+        };
     }
-    match cli.command {
-        Command::Status => status::status(&ctx),
-        Command::Deploy {
-            dry_run,
-            force_unlock,
-            ..
-        } => deploy::deploy(
-            &ctx,
-            SwitchOptions {
-                dry_run,
-                force_unlock,
-            },
-        ),
-        Command::Rollback {
-            dry_run,
-            force_unlock,
-            ..
-        } => rollback::rollback(
-            &ctx,
-            SwitchOptions {
-                dry_run,
-                force_unlock,
-            },
-        ),
+    for warning in &suite.warnings {
+        events.emit(crate::report::Event::Warning { message: warning });
     }
+    let pairs_to_run: Vec<suite::Pair> = selected
+        .iter()
+        .map(|d| suite::Pair {
+            name: d.name.as_deref().unwrap_or_default(),
+            config: &d.config,
+        })
+        .collect();
+    suite::switch_all(
+        &pairs_to_run,
+        cf,
+        events,
+        who,
+        kind,
+        suite::SuiteOptions {
+            parallel: pairs.parallel,
+            all_or_nothing: pairs.all_or_nothing,
+            switch,
+        },
+    )
+}
+
+/// `status` of every pair, one after another so that each one's lines stay together.
+fn status_all(suite: &Suite, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
+    if !suite.has_names() {
+        let ctx = Context::new(&suite.deployments[0].config, cf, events, who);
+        return status::status(&ctx);
+    }
+    let mut failed = Vec::new();
+    let mut code = crate::error::EXIT_OK;
+    for deployment in &suite.deployments {
+        let name = deployment.name.as_deref().unwrap_or_default();
+        let tagged = crate::report::Tagged::new(name, events);
+        let ctx = Context::new(&deployment.config, cf, &tagged, who);
+        if let Err(e) = status::status(&ctx) {
+            // A pair that cannot be read does not hide the others.
+            tagged.emit(crate::report::Event::Failed { error: &e });
+            failed.push(format!("{name} (exit {})", e.exit_code()));
+            code = code.max(e.exit_code());
+        }
+    }
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Suite {
+        verb: "show their status",
+        failed,
+        total: suite.deployments.len(),
+        code,
+    })
 }
 
 #[cfg(test)]

@@ -170,7 +170,10 @@ pub fn switch_all(
         .map(|o| format!("{} (exit {})", o.name, o.exit_code))
         .collect();
     Err(Error::Suite {
-        kind,
+        verb: match kind {
+            Kind::Deploy => "deploy",
+            Kind::Rollback => "roll back",
+        },
         failed,
         total: outcomes.len(),
         code,
