@@ -1,12 +1,13 @@
-//! The terminal and CI-log rendering of [`Event`]s: a spinner per step on a terminal,
-//! timestamped lines when stderr is not one (CI logs), or only warnings and errors under
-//! `--quiet`. Results (`status`, `--dry-run`) go to stdout, everything else to stderr.
+//! The terminal and CI-log rendering of [`Event`]s: a spinner per step on a terminal
+//! (one line each, in plan order, when steps run side by side), timestamped lines when
+//! stderr is not one (CI logs), or only warnings and errors under `--quiet`. Results
+//! (`status`, `--dry-run`) go to stdout, everything else to stderr.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use super::{Event, Sink};
 use crate::config::Config;
@@ -25,7 +26,11 @@ pub enum Verbosity {
 pub struct Human {
     verbosity: Verbosity,
     spinner: bool,
-    bar: Mutex<Option<ProgressBar>>,
+    /// Holds the spinners of the steps running now, one line each, in the order they
+    /// started (the plan's).
+    multi: MultiProgress,
+    /// Each running step's spinner, with what it shows.
+    bars: Mutex<Vec<(String, ProgressBar)>>,
 }
 
 impl Human {
@@ -35,7 +40,8 @@ impl Human {
         Human {
             verbosity,
             spinner,
-            bar: Mutex::new(None),
+            multi: MultiProgress::new(),
+            bars: Mutex::new(Vec::new()),
         }
     }
 
@@ -87,29 +93,36 @@ impl Human {
         }
     }
 
-    fn end_step(&self, text: &str) {
-        let bar = self.bar.lock().unwrap().take();
-        match bar {
-            Some(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{text}");
-            }
-            None => self.line(text),
+    /// The end of `activity`: its spinner (if any) gives way to `text`, above the
+    /// spinners of the steps still running.
+    fn end_step(&self, activity: &str, text: &str) {
+        let mut bars = self.bars.lock().unwrap();
+        if let Some(i) = bars.iter().position(|(a, _)| a == activity) {
+            let (_, bar) = bars.remove(i);
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
+        self.print(&bars, text);
     }
 
-    /// A line on stderr: above the spinner on a terminal, timestamped in logs.
+    /// A line on stderr: above the spinners on a terminal, timestamped in logs.
     fn line(&self, text: &str) {
-        let guard = self.bar.lock().unwrap();
-        match guard.as_ref() {
-            Some(bar) => bar.suspend(|| eprintln!("{text}")),
-            None if self.spinner => eprintln!("{text}"),
-            None => {
-                // Only the first line is stamped: continuation lines (cf output, commands
-                // to run) stay as they are, so they can be copied.
-                let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
-                eprintln!("{stamp} {text}");
-            }
+        let bars = self.bars.lock().unwrap();
+        self.print(&bars, text);
+    }
+
+    /// Called with the spinners locked, so that no step starts or ends while the line is
+    /// written.
+    fn print(&self, bars: &[(String, ProgressBar)], text: &str) {
+        if !bars.is_empty() {
+            self.multi.suspend(|| eprintln!("{text}"));
+        } else if self.spinner {
+            eprintln!("{text}");
+        } else {
+            // Only the first line is stamped: continuation lines (cf output, commands
+            // to run) stay as they are, so they can be copied.
+            let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
+            eprintln!("{stamp} {text}");
         }
     }
 }
@@ -129,10 +142,18 @@ impl Sink for Human {
                 self.plan_ready(plan, config);
             }
             Event::DryRun { plan } => {
-                // The whole plan in order on stderr (checks included); the cf commands
-                // alone on stdout, ready to be read or pasted.
-                for (i, step) in plan.steps.iter().enumerate() {
-                    self.info(&format!("{:>2}. {step}", i + 1));
+                // The whole plan in order on stderr (checks included), a `+` before each
+                // step that runs side by side with the one above; the cf commands alone
+                // on stdout, ready to be read or pasted (one after another is as safe).
+                let batches = plan.batches();
+                if batches.iter().any(|b| b.len() > 1) {
+                    self.info("the plan (a step marked + runs side by side with the one above):");
+                }
+                for batch in batches {
+                    for i in batch.clone() {
+                        let side = if i == batch.start { "" } else { "+ " };
+                        self.info(&format!("{:>2}. {side}{}", i + 1, plan.steps[i]));
+                    }
                 }
                 for command in plan.commands() {
                     self.result(&command.to_string());
@@ -143,14 +164,14 @@ impl Sink for Human {
                     return;
                 }
                 if self.spinner {
-                    let bar = ProgressBar::new_spinner();
+                    let bar = self.multi.add(ProgressBar::new_spinner());
                     bar.set_style(
                         ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
                             .expect("static template"),
                     );
                     bar.set_message(activity.to_string());
                     bar.enable_steady_tick(Duration::from_millis(100));
-                    *self.bar.lock().unwrap() = Some(bar);
+                    self.bars.lock().unwrap().push((activity.to_string(), bar));
                 } else {
                     self.line(&format!("{activity} ..."));
                 }
@@ -161,14 +182,18 @@ impl Sink for Human {
                 ok: true,
             } => {
                 if !quiet {
-                    self.end_step(&format!("ok   {activity} ({})", short(elapsed)));
+                    let text = format!("ok   {activity} ({})", short(elapsed));
+                    self.end_step(&activity.to_string(), &text);
                 }
             }
             Event::Finished {
                 activity,
                 elapsed,
                 ok: false,
-            } => self.end_step(&format!("FAIL {activity} ({})", short(elapsed))),
+            } => self.end_step(
+                &activity.to_string(),
+                &format!("FAIL {activity} ({})", short(elapsed)),
+            ),
             Event::Output { line } => {
                 if self.verbosity == Verbosity::Verbose {
                     self.line(&format!("  | {line}"));
