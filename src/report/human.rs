@@ -147,7 +147,7 @@ impl Sink for Human {
                 // on stdout, ready to be read or pasted (one after another is as safe).
                 let batches = plan.batches();
                 if batches.iter().any(|b| b.len() > 1) {
-                    self.info("the plan (a step marked + runs side by side with the one above):");
+                    self.info("the plan (steps marked + run side by side with the unmarked step before them):");
                 }
                 for batch in batches {
                     for i in batch.clone() {
