@@ -111,8 +111,8 @@ fn run_batch(
     .map_err(|(i, e)| (batch.start + i, e))
 }
 
-/// Runs `steps` side by side, one thread each (a single step inline), with `beside` on
-/// this thread meanwhile; waits for all of them. The output stays one line per step in
+/// Runs `steps` side by side, one thread each (the first, or a single step, on this
+/// thread), with `beside` on this thread meanwhile; waits for all of them. The output stays one line per step in
 /// their order: every start is announced first, in order, and every end once all have
 /// ended, in order, each with its own duration. Returns the failed step with the lowest
 /// index, and its error.
@@ -131,27 +131,30 @@ fn side_by_side<'s>(
             activity: activity(step),
         });
     }
+    let measured = |step: &Step| {
+        let started = Instant::now();
+        let result = run(step);
+        (started.elapsed(), result)
+    };
     let results: Vec<(Duration, Result<(), StepError>)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = steps
+        // This thread takes `beside`, or else the first step: one thread fewer.
+        let (here, others) = match beside {
+            Some(_) => (None, steps),
+            None => (steps.first(), &steps[1..]),
+        };
+        let handles: Vec<_> = others
             .iter()
-            .map(|step| {
-                scope.spawn(move || {
-                    let started = Instant::now();
-                    let result = run(step);
-                    (started.elapsed(), result)
-                })
-            })
+            .map(|step| scope.spawn(move || measured(step)))
             .collect();
         if let Some(beside) = beside {
             beside();
         }
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
-            })
-            .collect()
+        let first = here.map(measured);
+        let joined = handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        first.into_iter().chain(joined).collect()
     });
     let mut failed = None;
     for (i, (step, (elapsed, result))) in steps.iter().zip(results).enumerate() {
