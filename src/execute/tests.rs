@@ -737,3 +737,25 @@ fn a_second_interrupt_during_a_batch_names_every_step_of_it() {
         assert!(message.contains(undo), "{undo}: {message}");
     }
 }
+
+#[test]
+fn a_first_deploy_whose_side_by_side_live_maps_partly_failed_completes_forward() {
+    // Two live maps side by side (which one is the second map-route is not fixed); one
+    // fails, the other takes effect: the new app is then the only one serving a live
+    // route, and unmapping it would take that route down, so the switch is finished
+    // (the failed map again).
+    let config = config(&format!(
+        "{QUICK}[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n"
+    ));
+    for _ in 0..5 {
+        let cf = MemoryCf::new().fail("map-route:2");
+        let (result, events) = run(&cf, &config, Kind::Deploy);
+        result.unwrap_or_else(|e| panic!("{e}\n{:?}", events.lines()));
+        assert!(events.lines().contains(&"recovery: forward".to_string()));
+        let mut routes = cf.routes("a");
+        routes.sort();
+        assert_eq!(routes, [LIVE, "www.shop.com"]);
+        cf.assert_always_served(LIVE);
+        cf.assert_always_served("www.shop.com");
+    }
+}
