@@ -1,5 +1,23 @@
 use crate::support::*;
 
+/// `actual` is `batches` one after another, each in any order: the steps of a batch run
+/// side by side (the order between batches is the plan's, checked in `plan::batch`).
+#[track_caller]
+pub(crate) fn assert_in_batches<S: AsRef<str>>(actual: &[String], batches: &[&[S]]) {
+    let mut rest = actual;
+    for batch in batches {
+        assert!(rest.len() >= batch.len(), "{actual:#?}");
+        let (head, tail) = rest.split_at(batch.len());
+        let mut got: Vec<&str> = head.iter().map(String::as_str).collect();
+        let mut want: Vec<&str> = batch.iter().map(AsRef::as_ref).collect();
+        got.sort_unstable();
+        want.sort_unstable();
+        assert_eq!(got, want, "in {actual:#?}");
+        rest = tail;
+    }
+    assert!(rest.is_empty(), "more than expected: {rest:#?}");
+}
+
 #[test]
 fn first_deploy_goes_to_blue_then_deploys_alternate_and_never_drop_the_live_route() {
     let t = Test::new();
@@ -32,16 +50,25 @@ fn later_deploy_follows_the_guide_order() {
     let t = Test::blue_live();
     let run = t.run(&["deploy"]);
     run.expect_code(0);
-    assert_eq!(
-        run.mutations(),
-        [
-            format!("cf push {GREEN} --no-route"),
-            format!("cf map-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
-            format!("cf map-route {GREEN} de.a9sapp.eu --hostname sinatralive"),
-            format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatralive"),
-            format!("cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
-            format!("cf stop {BLUE}"),
-        ]
+    assert_in_batches(
+        &run.mutations(),
+        &[
+            &[format!("cf push {GREEN} --no-route")][..],
+            &[format!(
+                "cf map-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"
+            )],
+            &[format!(
+                "cf map-route {GREEN} de.a9sapp.eu --hostname sinatralive"
+            )],
+            &[format!(
+                "cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatralive"
+            )],
+            // The final cleanup.
+            &[
+                format!("cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
+                format!("cf stop {BLUE}"),
+            ],
+        ],
     );
     t.assert_clean(GREEN, &[LIVE], Some("stopped"));
     assert_always_served(&t.log(), LIVE);
@@ -86,6 +113,11 @@ fn dry_run_prints_exactly_what_the_deploy_then_runs() {
         .filter(|c| c.is_mutating() && !c.line().contains(LOCK))
         .map(|c| mask_annotations([vec!["cf".to_string()], c.argv.clone()].concat()))
         .collect();
+    // The same commands; those of one batch run side by side, in any order.
+    assert_eq!(printed.len(), written.len());
+    let (mut printed, mut written) = (printed, written);
+    printed.sort();
+    written.sort();
     assert_eq!(printed, written);
 }
 
@@ -120,17 +152,22 @@ old = "keep"
         );
     let run = t.run(&["deploy"]);
     run.expect_code(0).stderr_has("sinatra_a kept running");
-    assert_eq!(
-        run.mutations(),
-        [
-            "cf push sinatra_b --no-route",
-            "cf map-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api",
-            "cf map-route sinatra_b de.a9sapp.eu --hostname sinatralive --path /api",
-            "cf map-route sinatra_b example.com --hostname www",
-            "cf unmap-route sinatra_a de.a9sapp.eu --hostname sinatralive --path /api",
-            "cf unmap-route sinatra_a example.com --hostname www",
-            "cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api",
-        ]
+    // The live routes map side by side, then unmap side by side.
+    assert_in_batches(
+        &run.mutations(),
+        &[
+            &["cf push sinatra_b --no-route"][..],
+            &["cf map-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api"],
+            &[
+                "cf map-route sinatra_b de.a9sapp.eu --hostname sinatralive --path /api",
+                "cf map-route sinatra_b example.com --hostname www",
+            ],
+            &[
+                "cf unmap-route sinatra_a de.a9sapp.eu --hostname sinatralive --path /api",
+                "cf unmap-route sinatra_a example.com --hostname www",
+            ],
+            &["cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatrastaging --path /api"],
+        ],
     );
     t.assert_clean(
         GREEN,
@@ -146,9 +183,18 @@ fn delete_policy_deletes_the_old_app_but_not_its_routes() {
     let t = Test::blue_live().with("[switch]\nold = \"delete\"");
     let run = t.run(&["deploy"]);
     run.expect_code(0);
-    assert_eq!(
-        run.mutations().last().unwrap(),
-        &format!("cf delete {BLUE} -f")
+    // In the final cleanup, beside the staging unmap, after the live unmap.
+    let m = run.mutations();
+    let unmap = format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatralive");
+    assert_in_batches(
+        &m[m.len() - 3..],
+        &[
+            &[unmap][..],
+            &[
+                format!("cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatrastaging"),
+                format!("cf delete {BLUE} -f"),
+            ],
+        ],
     );
     assert_eq!(t.app_state(BLUE), None);
     assert_eq!(t.app_routes(GREEN), [LIVE]);

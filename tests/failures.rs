@@ -151,3 +151,46 @@ fn failing_read_changes_nothing() {
         .stderr_has("injected failure")
         .expect_no_mutation();
 }
+
+/// `sinatra_a` live with two routes, which the deploy maps side by side.
+fn blue_live_with_two_routes() -> Test {
+    Test::blue_live()
+        .with("[[routes.extra]]\nhost = \"www\"\ndomain = \"example.com\"")
+        .app(BLUE, "started", &[LIVE, "www.example.com"])
+}
+
+#[test]
+fn an_interrupt_during_side_by_side_live_maps_undoes_both() {
+    let t = blue_live_with_two_routes();
+    // map-route #2 is one of the two live maps (which one is not fixed); the interrupt
+    // arrives while both run.
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt")]);
+    run.expect_code(130)
+        .stderr_has("sinatra_a still serves the live route, and sinatra_b is stopped");
+    let mut routes = t.app_routes(BLUE);
+    routes.sort();
+    assert_eq!(routes, ["sinatralive.de.a9sapp.eu", "www.example.com"]);
+    assert!(t.app_routes(GREEN).is_empty(), "{}", run.dump());
+    assert_always_served(&t.log(), LIVE);
+    assert_always_served(&t.log(), "www.example.com");
+    t.run(&["deploy"]).expect_code(0);
+    t.assert_converged(&[LIVE, "www.example.com"]);
+}
+
+#[test]
+fn a_second_interrupt_during_side_by_side_live_maps_names_both() {
+    let t = blue_live_with_two_routes();
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:2:interrupt2")]);
+    run.expect_code(130)
+        .stderr_has(
+            "stopped at once during: map live route sinatralive.de.a9sapp.eu to sinatra_b; \
+             map live route www.example.com to sinatra_b",
+        )
+        .stderr_has("    cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatralive")
+        .stderr_has("    cf unmap-route sinatra_b example.com --hostname www")
+        .stderr_has("    cf stop sinatra_b");
+    assert_always_served(&t.log(), LIVE);
+    assert_always_served(&t.log(), "www.example.com");
+    t.run(&["deploy", "--force-unlock"]).expect_code(0);
+    t.assert_converged(&[LIVE, "www.example.com"]);
+}

@@ -13,16 +13,25 @@ fn rollback_puts_the_previous_version_back() {
     let run = t.run(&["rollback"]);
     run.expect_code(0)
         .stderr_has("rolling back to the previous version on sinatra_a");
-    assert_eq!(
-        run.mutations(),
-        [
-            format!("cf start {BLUE}"),
-            format!("cf map-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"),
-            format!("cf map-route {BLUE} de.a9sapp.eu --hostname sinatralive"),
-            format!("cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatralive"),
-            format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"),
-            format!("cf stop {GREEN}"),
-        ]
+    crate::deploy::assert_in_batches(
+        &run.mutations(),
+        &[
+            &[format!("cf start {BLUE}")][..],
+            &[format!(
+                "cf map-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"
+            )],
+            &[format!(
+                "cf map-route {BLUE} de.a9sapp.eu --hostname sinatralive"
+            )],
+            &[format!(
+                "cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatralive"
+            )],
+            // The final cleanup, side by side.
+            &[
+                format!("cf unmap-route {BLUE} de.a9sapp.eu --hostname sinatrastaging"),
+                format!("cf stop {GREEN}"),
+            ],
+        ],
     );
     assert!(!run.calls.iter().any(|c| c.argv[0] == "push"));
     assert_eq!(t.assert_converged(&[LIVE]), BLUE);

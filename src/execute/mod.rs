@@ -1,9 +1,13 @@
-//! Runs a [`Plan`]: each step in turn, announced as an event; when one fails (or an
-//! interrupt comes), the steps that [`crate::plan::recovery`] decides bring the routes to
-//! a safe state (see [`recover`]).
+//! Runs a [`Plan`] batch by batch ([`Plan::batches`]): the steps of a batch side by
+//! side, each announced as an event, and every batch done before the next begins. When a
+//! step fails (or an interrupt comes), the steps that [`crate::plan::recovery`] decides
+//! bring the routes to a safe state (see [`recover`]).
 
 mod capacity;
 mod recover;
+
+use std::ops::Range;
+use std::time::{Duration, Instant};
 
 use crate::cf::v3::Policy;
 use crate::cf::{commands, CfCommand, CfError};
@@ -11,37 +15,76 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::hint::Hint;
 use crate::plan::{Plan, RouteRole, Step};
-use crate::report::{timed, Activity};
+use crate::report::{timed, Activity, Event};
 use crate::route::Route;
 use crate::smoke;
 
 /// Runs the plan. `Ok` means `plan.target` is live: every step ran, or a failed step was
 /// followed by a recovery that completed the switch (with a warning).
 pub fn execute(ctx: &Context, plan: &Plan) -> Result<(), Error> {
+    run_plan(ctx, plan, None)
+}
+
+/// Runs the plan as [`execute`] does, and `last` (releasing the deploy lock, say) once
+/// the switch is done, side by side with the plan's final cleanup: it starts with the
+/// final batch when every batch before it succeeded and no interrupt came, so that it
+/// costs no round of its own. When that batch deletes the previous app (or is not the
+/// cleanup of a switch), `last` runs after it instead, once it succeeded: a deploy that
+/// comes next must not push to an app being deleted.
+///
+/// `last` does not run when the run fails, recovers or is interrupted before the final
+/// batch: the caller then does what it did without it. A step of the final batch may
+/// still fail after `last` ran beside it (the recovery then finishes the switch, or
+/// returns [`Error::Unsafe`]), so a caller that must know whether it ran lets `last` say
+/// so (a flag it sets).
+pub fn execute_then(ctx: &Context, plan: &Plan, last: &(dyn Fn() + Sync)) -> Result<(), Error> {
+    run_plan(ctx, plan, Some(last))
+}
+
+/// Whether `batch`, the plan's last, is the cleanup of a switch that `last` may join:
+/// it unmaps the staging route from the target, and deletes nothing.
+fn joins_cleanup(plan: &Plan, batch: &[Step]) -> bool {
+    let cleanup = batch.iter().any(|s| {
+        matches!(s, Step::UnmapRoute { app, role: RouteRole::Staging, .. } if *app == plan.target)
+    });
+    cleanup && !batch.iter().any(|s| matches!(s, Step::Delete { .. }))
+}
+
+fn run_plan(ctx: &Context, plan: &Plan, last: Option<&(dyn Fn() + Sync)>) -> Result<(), Error> {
     for note in &plan.notes {
         ctx.warn(note);
     }
+    let batches = plan.batches();
+    let beside_final = last.filter(|_| {
+        batches
+            .last()
+            .is_some_and(|b| joins_cleanup(plan, &plan.steps[b.clone()]))
+    });
     let gate_at = ctx.gate.and(gate_index(plan));
-    for (index, step) in plan.steps.iter().enumerate() {
+    for (k, batch) in batches.iter().enumerate() {
+        // A second interrupt during the batch: its first index makes the whole batch
+        // count as attempted (see `Plan::attempted`).
         crate::interrupt::set_at_once_message_for(
             ctx.name,
-            recover::at_once_message(ctx, plan, index),
+            recover::at_once_message(ctx, plan, batch.start),
         );
         if crate::interrupt::requested() {
-            return recover::interrupted(ctx, plan, index);
+            return recover::interrupted(ctx, plan, batch.start);
         }
         if let (Some(gate), Some(at)) = (ctx.gate, gate_at) {
-            if index == at && !gate() {
+            if batch.contains(&at) && !gate() {
                 if crate::interrupt::requested() {
-                    return recover::interrupted(ctx, plan, index);
+                    return recover::interrupted(ctx, plan, batch.start);
                 }
-                return recover::recover(ctx, plan, index, StepError::Held);
+                return recover::recover(ctx, plan, batch.start, StepError::Held);
             }
         }
-        if let Err(failure) = timed(ctx.events, Activity::Step(step), || run_step(ctx, step)) {
+        let beside = beside_final.filter(|_| k + 1 == batches.len());
+        if let Err((index, failure)) = run_batch(ctx, plan, batch.clone(), beside) {
             if crate::interrupt::requested() {
                 return recover::interrupted(ctx, plan, index + 1);
             }
+            // Recovery reads cf's state again, so what the rest of the batch did is seen.
             return recover::recover(ctx, plan, index, failure);
         }
     }
@@ -55,7 +98,88 @@ pub fn execute(ctx: &Context, plan: &Plan) -> Result<(), Error> {
             ),
         });
     }
+    if let (Some(last), None) = (last, beside_final) {
+        last();
+    }
     Ok(())
+}
+
+/// Runs the steps `batch` of the plan side by side (`beside` too, on this thread). The
+/// failed step with the lowest index, if any, with its error.
+fn run_batch(
+    ctx: &Context,
+    plan: &Plan,
+    batch: Range<usize>,
+    beside: Option<&(dyn Fn() + Sync)>,
+) -> Result<(), (usize, StepError)> {
+    let run = |step: &Step| run_step(ctx, step);
+    side_by_side(
+        ctx,
+        &plan.steps[batch.clone()],
+        Activity::Step,
+        &run,
+        beside,
+    )
+    .map_err(|(i, e)| (batch.start + i, e))
+}
+
+/// Runs `steps` side by side, one thread each (the first, or a single step, on this
+/// thread), with `beside` on this thread meanwhile; waits for all of them. The output stays one line per step in
+/// their order: every start is announced first, in order, and every end once all have
+/// ended, in order, each with its own duration. Returns the failed step with the lowest
+/// index, and its error.
+fn side_by_side<'s>(
+    ctx: &Context,
+    steps: &'s [Step],
+    activity: fn(&'s Step) -> Activity<'s>,
+    run: &(dyn Fn(&Step) -> Result<(), StepError> + Sync),
+    beside: Option<&(dyn Fn() + Sync)>,
+) -> Result<(), (usize, StepError)> {
+    if let ([step], None) = (steps, beside) {
+        return timed(ctx.events, activity(step), || run(step)).map_err(|e| (0, e));
+    }
+    for step in steps {
+        ctx.events.emit(Event::Started {
+            activity: activity(step),
+        });
+    }
+    let measured = |step: &Step| {
+        let started = Instant::now();
+        let result = run(step);
+        (started.elapsed(), result)
+    };
+    let results: Vec<(Duration, Result<(), StepError>)> = std::thread::scope(|scope| {
+        // This thread takes `beside`, or else the first step: one thread fewer.
+        let (here, others) = match beside {
+            Some(_) => (None, steps),
+            None => (steps.first(), &steps[1..]),
+        };
+        let handles: Vec<_> = others
+            .iter()
+            .map(|step| scope.spawn(move || measured(step)))
+            .collect();
+        if let Some(beside) = beside {
+            beside();
+        }
+        let first = here.map(measured);
+        let joined = handles.into_iter().map(|h| {
+            h.join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        });
+        first.into_iter().chain(joined).collect()
+    });
+    let mut failed = None;
+    for (i, (step, (elapsed, result))) in steps.iter().zip(results).enumerate() {
+        ctx.events.emit(Event::Finished {
+            activity: activity(step),
+            elapsed,
+            ok: result.is_ok(),
+        });
+        if let Err(e) = result {
+            failed.get_or_insert((i, e));
+        }
+    }
+    failed.map_or(Ok(()), Err)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -161,7 +285,10 @@ fn gate_index(plan: &Plan) -> Option<usize> {
             role: RouteRole::Live,
             ..
         } => *app == plan.target,
-        Step::Annotate { values, .. } => values.iter().any(|(k, _)| k == crate::metadata::CHECKED),
+        // Setting it, not the deploy record that clears it.
+        Step::Annotate { values, .. } => values
+            .iter()
+            .any(|(k, v)| k == crate::metadata::CHECKED && v.is_some()),
         _ => false,
     })
 }

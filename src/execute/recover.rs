@@ -2,17 +2,18 @@
 //! [`crate::plan::recovery`] decide (finish the switch or undo it), run its steps, and
 //! say what happened. Without cf's state, recover from what the plan attempted.
 
-use super::{run_step, StepError};
+use super::{run_step, side_by_side, StepError};
 use crate::cf::CfError;
 use crate::context::Context;
 use crate::error::Error;
 use crate::hint::Hint;
+use crate::plan::batch::recovery_batches;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps, spare_previous,
 };
 use crate::plan::{Kind, Plan, Step};
 use crate::preflight::observe_pair;
-use crate::report::{timed, Activity, Event};
+use crate::report::{Activity, Event};
 
 /// The first interrupt came before step `next` ran: bring the routes to a safe state as
 /// after a failure of the last step that ran, then report the interrupt.
@@ -42,8 +43,13 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
     Err(Error::Interrupted { step, state })
 }
 
-/// What a second interrupt prints while step `index` runs.
+/// What a second interrupt prints while the batch of step `index` runs: every step of
+/// the batch may be under way, so the commands undo (or finish) all of them.
 pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> String {
+    let during: Vec<String> = plan.steps[plan.batch_of(index)]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let forward = blind_forward(plan, index);
     let commands: Vec<String> = blind_recovery_steps(ctx.config, plan, index, forward)
         .iter()
@@ -55,14 +61,16 @@ pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> Strin
          cf may still be finishing that command. `cf-bluegreen status` shows the state; a plain \
          `cf-bluegreen deploy` resolves what an interrupted deploy leaves. Or, by hand:\n{}\n\
          The deploy lock stays; break it with --force-unlock.",
-        plan.steps[index],
+        during.join("; "),
         commands.join("\n")
     )
 }
 
-/// What a second interrupt prints during the recovery step `current`, `rest` being it
-/// and the steps after it.
-fn recovery_at_once_message(current: &Step, rest: &[Step]) -> String {
+/// What a second interrupt prints during the recovery steps `current` (a batch), `rest`
+/// being them and the steps after them.
+fn recovery_at_once_message(current: &[Step], rest: &[Step]) -> String {
+    let current: Vec<String> = current.iter().map(ToString::to_string).collect();
+    let current = current.join("; ");
     let commands: Vec<String> = rest
         .iter()
         .filter_map(Step::command)
@@ -169,28 +177,32 @@ pub(super) fn recover(
         steps: &steps,
     });
 
-    for (j, step) in steps.iter().enumerate() {
+    let run = |step: &Step| match step {
+        // The recovery runs after the first interrupt, and must not be cut short by it:
+        // the old app is retired only once requests in flight are done.
+        Step::Drain { time, .. } => {
+            std::thread::sleep(*time);
+            Ok(())
+        }
+        _ => run_step(ctx, step),
+    };
+    // Maps side by side, then unmaps, then the cleanup: the order between batches is the
+    // one that keeps every live route served.
+    for batch in recovery_batches(&steps) {
+        let (current, rest) = (&steps[batch.clone()], &steps[batch.start..]);
         // What a second interrupt prints must be what is left of this recovery, not of
         // the plan it interrupted.
         crate::interrupt::set_at_once_message_for(
             ctx.name,
-            recovery_at_once_message(step, &steps[j..]),
+            recovery_at_once_message(current, rest),
         );
-        let run = || match step {
-            // The recovery runs after the first interrupt, and must not be cut short by
-            // it: the old app is retired only once requests in flight are done.
-            Step::Drain { time, .. } => {
-                std::thread::sleep(*time);
-                Ok(())
-            }
-            _ => run_step(ctx, step),
-        };
-        if let Err(e) = timed(ctx.events, Activity::Recover(step), run) {
+        if let Err((_, e)) = side_by_side(ctx, current, Activity::Recover, &run, None) {
             return Err(Error::Unsafe {
                 step: failed.to_string(),
                 cause,
                 recovery: e.to_string(),
-                commands: steps[j..].iter().filter_map(Step::command).collect(),
+                // Idempotent, so the whole batch again and what follows.
+                commands: rest.iter().filter_map(Step::command).collect(),
             });
         }
     }

@@ -54,21 +54,43 @@ fn a_later_deploy_runs_the_guide_order_and_says_so() {
     let cf = blue_live();
     let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
     result.unwrap();
+    let mut mutations = cf.mutations();
+    // The final cleanup runs side by side: in any order.
+    mutations[4..].sort();
     assert_eq!(
-        cf.mutations(),
+        mutations,
         [
             "cf push b --no-route",
             "cf map-route b example.com --hostname stg",
             "cf map-route b example.com --hostname live",
             "cf unmap-route a example.com --hostname live",
-            "cf unmap-route b example.com --hostname stg",
             "cf stop a",
+            "cf unmap-route b example.com --hostname stg",
         ]
     );
     let lines = events.lines();
     assert_eq!(lines[0], "ok read the current state");
     assert_eq!(lines[2], "ok take the deploy lock");
     assert_eq!(lines[3], "plan: deploy to b from Some(\"a\")");
+    // One line per step, in the plan's order, side by side or not.
+    assert_eq!(
+        lines[4..],
+        [
+            "ok push the new version to b (no route)",
+            "ok record deploy on b, clearing checked, live-since",
+            "ok make sure b holds no live route after the push",
+            "ok give b the network policies of a",
+            "ok run as many instances of b as a does",
+            "ok map staging route stg.example.com to b",
+            "ok record checked on b",
+            "ok map live route live.example.com to b",
+            "ok unmap live route live.example.com from a",
+            "ok unmap staging route stg.example.com from b",
+            "ok record live-since on b",
+            "ok stop a",
+            "summary: b live; a stopped",
+        ]
+    );
     assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
     assert!(cf.annotation("b", metadata::CHECKED).is_some());
     assert_eq!(cf.annotation("a", metadata::LOCK), None);
@@ -506,7 +528,11 @@ fn a_blind_unmap_of_a_route_that_does_not_exist_counts_as_done() {
         .iter()
         .filter(|c| c.argv[0] == "app")
         .count() as u32;
-    let cf = blue_live().fail("map-route:3").fail_reads_from(reads + 1);
+    // Both live maps run side by side, in no fixed order: both fail, so that the extra
+    // route is never created whichever is third.
+    let cf = blue_live()
+        .fail("map-route:2,map-route:3")
+        .fail_reads_from(reads + 1);
     let (result, events) = run(&cf, &config, Kind::Deploy);
     assert!(
         matches!(result, Err(Error::DeployFailed { .. })),
@@ -560,4 +586,176 @@ fn a_push_cut_at_its_limit_names_the_key_that_sets_it() {
         hint.starts_with("cf did not finish within push.timeout: if the platform is only slow, raise it in deploy.toml"),
         "{hint}"
     );
+}
+
+/// A later deploy moving the three routes of [`rich_blue_live`], with `last` handed to
+/// [`super::execute_then`]: the result, what was recorded, and the mutations that had
+/// happened when `last` ran (`None`: it did not run).
+fn run_then(cf: &MemoryCf, config: &Config) -> (Result<(), Error>, Recorder, Option<Vec<String>>) {
+    let events = Recorder::default();
+    let seen = std::sync::Mutex::new(None);
+    let result = {
+        let ctx = Context::new(config, cf, &events, "tester@host pid 1");
+        let (pair, meta) = crate::preflight::observe(&ctx).unwrap();
+        let id = metadata::DeployId("2026-12-02T00:00:00Z tester".into());
+        let plan = crate::plan::plan_deploy(config, &pair, &meta, &id).unwrap();
+        let last = || {
+            let mut seen = seen.lock().unwrap();
+            assert!(seen.is_none(), "`last` ran twice");
+            *seen = Some(cf.mutations());
+        };
+        super::execute_then(&ctx, &plan, &last)
+    };
+    (result, events, seen.into_inner().unwrap())
+}
+
+#[test]
+fn one_of_three_live_maps_failing_side_by_side_restores_every_route() {
+    // The three live maps run side by side, so which one is the third map-route is not
+    // fixed: run it often, with and without effect.
+    for _ in 0..10 {
+        for mode in ["", ":after", ":hang"] {
+            let cf = rich_blue_live().fail(&format!("map-route:3{mode}"));
+            let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+            let Err(Error::DeployFailed { live, .. }) = &result else {
+                panic!("{mode}: {result:?}\n{:?}", events.lines())
+            };
+            assert_eq!(live, "a still serves the live route, and b is stopped.");
+            let mut routes = cf.routes("a");
+            routes.sort();
+            assert_eq!(routes, RICH_ROUTES, "{mode}");
+            assert!(cf.routes("b").is_empty(), "{mode}: {:?}", cf.routes("b"));
+            assert_eq!(cf.started("b"), Some(false), "{mode}");
+            for route in RICH_ROUTES {
+                cf.assert_always_served(route);
+            }
+            // The other two maps ran to their end before the recovery began, which saw
+            // them: each is undone.
+            let lines = events.lines();
+            let at = lines.iter().position(|l| l == "recovery: restore").unwrap();
+            assert_eq!(
+                lines[..at]
+                    .iter()
+                    .filter(|l| l.starts_with("ok map live") || l.starts_with("FAIL map live"))
+                    .count(),
+                3,
+                "{mode}: {lines:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_failure_in_the_final_cleanup_completes_the_switch() {
+    // Every cf command of the cleanup batch, failing while the others run beside it.
+    for fault in [
+        "stop:1",
+        "stop:1:after",
+        "unmap-route:4",
+        "unmap-route:4:after",
+    ] {
+        let cf = rich_blue_live().fail(fault);
+        let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+        result.unwrap_or_else(|e| panic!("{fault}: {e}\n{:?}", events.lines()));
+        let lines = events.lines();
+        assert!(
+            lines.contains(&"recovery: forward".to_string()),
+            "{fault}: {lines:?}"
+        );
+        assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+        let mut routes = cf.routes("b");
+        routes.sort();
+        assert_eq!(routes, RICH_ROUTES, "{fault}");
+        assert!(cf.routes("a").is_empty(), "{fault}");
+        assert_eq!(cf.started("a"), Some(false), "{fault}");
+        for route in RICH_ROUTES {
+            cf.assert_always_served(route);
+        }
+    }
+}
+
+#[test]
+fn last_runs_beside_the_cleanup_after_the_switch_only() {
+    // Beside the cleanup: the unmaps from the old app are done when it runs.
+    let (result, _, seen) = run_then(&rich_blue_live(), &config(QUICK));
+    result.unwrap();
+    let seen = seen.expect("`last` ran");
+    let unmapped = seen
+        .iter()
+        .filter(|m| m.starts_with("cf unmap-route a "))
+        .count();
+    assert_eq!(unmapped, 3, "{seen:?}");
+    // A delete: after it, never beside it.
+    let delete = config(&format!("{QUICK}old = \"delete\"\n"));
+    let (result, _, seen) = run_then(&rich_blue_live(), &delete);
+    result.unwrap();
+    // (The staging unmap beside the delete may end after it.)
+    let seen = seen.unwrap();
+    assert!(
+        seen[seen.len() - 2..].contains(&"cf delete a -f".to_string()),
+        "{seen:?}"
+    );
+    // A failure before the cleanup: not at all, the caller does what it always did.
+    let cf = rich_blue_live().fail("map-route:2");
+    let (result, _, seen) = run_then(&cf, &config(QUICK));
+    assert!(
+        matches!(result, Err(Error::DeployFailed { .. })),
+        "{result:?}"
+    );
+    assert_eq!(seen, None);
+}
+
+#[test]
+fn a_second_interrupt_during_a_batch_names_every_step_of_it() {
+    let config = config(QUICK);
+    let cf = rich_blue_live();
+    let events = Recorder::default();
+    let ctx = Context::new(&config, &cf, &events, "tester@host pid 1");
+    let (pair, meta) = crate::preflight::observe(&ctx).unwrap();
+    let id = metadata::DeployId("2026-12-02T00:00:00Z tester".into());
+    let plan = crate::plan::plan_deploy(&config, &pair, &meta, &id).unwrap();
+    let maps = plan
+        .steps
+        .iter()
+        .position(|s| s.maps(crate::plan::RouteRole::Live))
+        .unwrap();
+    let message = super::recover::at_once_message(&ctx, &plan, maps);
+    assert!(
+        message.starts_with(
+            "stopped at once during: map live route live.example.com to b; \
+             map live route shop.apps.internal to b; map live route tcp.example.com:1234 to b\n"
+        ),
+        "{message}"
+    );
+    // Every map of the batch may have taken effect: each is undone.
+    for undo in [
+        "    cf unmap-route b example.com --hostname live",
+        "    cf unmap-route b apps.internal --hostname shop",
+        "    cf unmap-route b tcp.example.com --port 1234",
+        "    cf stop b",
+    ] {
+        assert!(message.contains(undo), "{undo}: {message}");
+    }
+}
+
+#[test]
+fn a_first_deploy_whose_side_by_side_live_maps_partly_failed_completes_forward() {
+    // Two live maps side by side (which one is the second map-route is not fixed); one
+    // fails, the other takes effect: the new app is then the only one serving a live
+    // route, and unmapping it would take that route down, so the switch is finished
+    // (the failed map again).
+    let config = config(&format!(
+        "{QUICK}[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n"
+    ));
+    for _ in 0..5 {
+        let cf = MemoryCf::new().fail("map-route:2");
+        let (result, events) = run(&cf, &config, Kind::Deploy);
+        result.unwrap_or_else(|e| panic!("{e}\n{:?}", events.lines()));
+        assert!(events.lines().contains(&"recovery: forward".to_string()));
+        let mut routes = cf.routes("a");
+        routes.sort();
+        assert_eq!(routes, [LIVE, "www.shop.com"]);
+        cf.assert_always_served(LIVE);
+        cf.assert_always_served("www.shop.com");
+    }
 }

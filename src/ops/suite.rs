@@ -356,6 +356,9 @@ mod tests {
             assert_eq!(cf.started(&format!("a{i}")), Some(true));
             assert_eq!(cf.started(&format!("b{i}")), Some(false), "b{i}");
             assert!(cf.routes(&format!("b{i}")).is_empty(), "b{i}");
+            // Held before anything says it is the version to finish a switch to.
+            let checked = cf.annotation(&format!("b{i}"), crate::metadata::CHECKED);
+            assert_eq!(checked, None, "b{i}");
             cf.assert_always_served(&format!("live{i}.example.com"));
         }
         let lines = events.lines();

@@ -7,10 +7,12 @@
 //! - [`planner`]: which app is live, which one gets the new version, and the steps of a
 //!   deploy or a rollback;
 //! - [`retire`]: the one rule for what becomes of the previous app;
-//! - [`recovery`]: after a failed step, finish the switch or undo it, and how.
+//! - [`recovery`]: after a failed step, finish the switch or undo it, and how;
+//! - [`batch`]: which consecutive steps of a plan or a recovery run side by side.
 //!
 //! The executor (`crate::execute`) runs a [`Plan`]; `--dry-run` prints it.
 
+pub mod batch;
 pub mod planner;
 pub mod recovery;
 pub mod resolve;

@@ -147,8 +147,9 @@ struct Inputs<'a> {
     id: &'a DeployId,
 }
 
-/// The switch itself, shared by deploy and rollback: staging, check, live routes, the
-/// previous app's live routes, staging again, the previous app.
+/// The switch itself, shared by deploy and rollback: policies, capacity and staging,
+/// the check, the "checked" record, the live routes, the previous app's live routes, the
+/// drain, then the cleanup (staging again, the live-since record, the previous app).
 fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     let Inputs {
         config,
@@ -188,6 +189,25 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             url: config.smoke.url.clone(),
         });
     }
+    // "checked" says that this version passed the check that decides whether it may get
+    // live traffic at all: the one on the staging route. It must be written before the
+    // first live map, so that a run stopped hard during the live maps (a second Ctrl-C,
+    // a kill, exit 3) leaves both apps live with the new one recognisable:
+    // `resolve`'s "both live: finish to the checked newer one" then finishes a switch to
+    // a version that passed its check, never to an unchecked one (an app whose record
+    // failed is not "checked", and a human decides). `switch.verify-live` is not part of
+    // it, and cannot be: it asks the router for the live route, which needs the live
+    // map. It guards this run's unmaps from the old app (the router must know the new
+    // route before the old app lets go), and `complete_forward` still goes forward only
+    // once the old app lost a live route, which comes after it. A later run that
+    // finishes such a switch does so well after the map, when the router has it.
+    if kind == Kind::Deploy {
+        steps.push(Step::Annotate {
+            app: target.clone(),
+            guid: guid_of(meta, &target),
+            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
+        });
+    }
     for route in &live {
         steps.push(Step::map_route(&target, route, RouteRole::Live));
     }
@@ -195,15 +215,6 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         steps.push(Step::VerifyLive {
             app: target.clone(),
             url: url.clone(),
-        });
-    }
-    // Only now has the new version passed every check: the record that lets a later run
-    // finish an interrupted switch to it (rather than undo it) must not come sooner.
-    if kind == Kind::Deploy {
-        steps.push(Step::Annotate {
-            app: target.clone(),
-            guid: guid_of(meta, &target),
-            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
         });
     }
     if let Some(old) = &previous {
@@ -215,29 +226,40 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             }
         }
     }
-    steps.push(Step::Annotate {
-        app: target.clone(),
-        guid: guid_of(meta, &target),
-        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
-    });
+    let retire = Retire::of(config.switch.old, kind.into());
+    let retire_step = previous.as_deref().and_then(|old| retire.step(old));
+    if let (Some(old), Some(_)) = (&previous, &retire_step) {
+        if !config.switch.drain.is_zero() {
+            steps.push(Step::Drain {
+                app: old.clone(),
+                time: config.switch.drain,
+            });
+        }
+    }
+    // The final cleanup, side by side (see `batch`): nothing in it needs another, and
+    // the retirement comes after the live unmaps and the drain.
     steps.push(Step::unmap_route(
         &target,
         &config.staging,
         RouteRole::Staging,
     ));
-    let mut plan = Plan {
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        guid: guid_of(meta, &target),
+        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
+    });
+    steps.extend(retire_step);
+    Plan {
         kind,
         target,
         previous,
-        retire: Retire::of(config.switch.old, kind.into()),
+        retire,
         drain: config.switch.drain,
         live,
         before: state,
         steps,
         notes,
-    };
-    plan.steps.extend(plan.retire_steps());
-    plan
+    }
 }
 
 /// What every plan starts from: every live route, and the state after the resolution of
@@ -420,13 +442,13 @@ mod tests {
                 "instances",
                 "map",
                 "smoke",
+                "cf-bluegreen/checked",
                 "map",
                 "verify",
-                "cf-bluegreen/checked",
-                "unmap",
-                "cf-bluegreen/live-since",
                 "unmap",
                 "drain",
+                "unmap",
+                "cf-bluegreen/live-since",
                 "stop"
             ]
         );
@@ -700,16 +722,16 @@ mod tests {
         let first_unmap = at(&|s| matches!(s, Step::UnmapRoute { app, .. } if app == "a"));
         let drain = at(&|s| matches!(s, Step::Drain { .. }));
         assert!(at(&|s| s.maps(RouteRole::Live)) < verify && verify < first_unmap);
+        // The drain, then the cleanup, the stop last.
         assert_eq!(
-            plan.steps[drain..],
-            [
-                Step::Drain {
-                    app: "a".into(),
-                    time: std::time::Duration::from_secs(7)
-                },
-                Step::Stop { app: "a".into() }
-            ]
+            plan.steps[drain],
+            Step::Drain {
+                app: "a".into(),
+                time: std::time::Duration::from_secs(7)
+            }
         );
+        assert_eq!(drain, plan.steps.len() - 4);
+        assert_eq!(plan.steps.last(), Some(&Step::Stop { app: "a".into() }));
         assert!(matches!(
             &plan.steps[verify],
             Step::VerifyLive { url, .. } if url == "https://live.example.com/"

@@ -128,7 +128,8 @@ pub fn spare_previous(plan: &Plan, failed_index: usize, interrupted: bool) -> bo
 /// serve it), finishing is the only direction that cannot leave a served route without
 /// an app.
 pub fn blind_forward(plan: &Plan, failed_index: usize) -> bool {
-    let attempted = &plan.steps[..=failed_index];
+    // The failed step's batch ran side by side with it: all of it may have taken effect.
+    let attempted = plan.attempted(failed_index);
     match &plan.previous {
         Some(_) => attempted.iter().any(|s| is_unmap_from_previous(plan, s)),
         None => attempted.iter().any(|s| {
@@ -137,8 +138,9 @@ pub fn blind_forward(plan: &Plan, failed_index: usize) -> bool {
     }
 }
 
-/// When cf cannot even report the apps' state. Forward: every live route mapped to the
-/// target (idempotent), then the failed step again and the rest of the plan's cf
+/// When cf cannot even report the apps' state. "Attempted" is every step up to the end
+/// of the failed step's batch ([`Plan::attempted`]). Forward: every live route mapped to
+/// the target (idempotent), then the failed step again and the rest of the plan's cf
 /// commands — not the earlier unmaps, which can no longer succeed once the previous app
 /// is deleted (records are left out, as in any recovery). Back: every command the deploy
 /// attempted may have taken effect, so undo all of them. Map, unmap, stop and `delete
@@ -150,7 +152,7 @@ pub fn blind_recovery_steps(
     forward: bool,
 ) -> Vec<Step> {
     let before = &plan.before;
-    let attempted = &plan.steps[..=failed_index];
+    let attempted = plan.attempted(failed_index);
     let mut steps = Vec::new();
     let target = &plan.target;
     let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging));

@@ -1,8 +1,9 @@
-//! The terminal and CI-log rendering of [`Event`]s: a spinner per step on a terminal,
-//! timestamped lines when stderr is not one (CI logs), or only warnings and errors under
-//! `--quiet`. Results (`status`, `--dry-run`) go to stdout, everything else to stderr.
+//! The terminal and CI-log rendering of [`Event`]s: a spinner per step on a terminal
+//! (one line each, in plan order, when steps run side by side), timestamped lines when
+//! stderr is not one (CI logs), or only warnings and errors under `--quiet`. Results
+//! (`status`, `--dry-run`) go to stdout, everything else to stderr.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
 use std::io::{IsTerminal, Write};
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
@@ -26,18 +27,19 @@ pub enum Verbosity {
 pub struct Human {
     verbosity: Verbosity,
     spinner: bool,
-    bar: Mutex<Option<ProgressBar>>,
-    /// Several pairs at once (`[[deployments]]`): one spinner line per pair, what each
-    /// is doing now; finished steps are printed above them, marked with the pair.
+    /// Holds the spinners of the steps running now, one line each, in the order they
+    /// started (the plan's).
     multi: MultiProgress,
-    pair_bars: Mutex<BTreeMap<String, ProgressBar>>,
+    /// Each running step's spinner, with what it shows.
+    bars: Mutex<Vec<(String, ProgressBar)>>,
 }
 
 thread_local! {
-    /// The pair whose event this thread is rendering: its lines are marked `[NAME]`.
-    static PAIR: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+    /// The pair of a suite whose event this thread renders: its lines are marked `[NAME]`.
+    static PAIR: RefCell<Option<String>> = const { RefCell::new(None) };
 }
 
+/// `[NAME] ` while a pair's event is rendered, else nothing.
 fn pair_prefix() -> String {
     PAIR.with(|p| {
         p.borrow()
@@ -54,9 +56,8 @@ impl Human {
         Human {
             verbosity,
             spinner,
-            bar: Mutex::new(None),
             multi: MultiProgress::new(),
-            pair_bars: Mutex::new(BTreeMap::new()),
+            bars: Mutex::new(Vec::new()),
         }
     }
 
@@ -74,23 +75,6 @@ impl Human {
     fn result(&self, text: &str) {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
-    }
-
-    /// The pair's spinner line on a terminal, made on first use.
-    fn pair_bar(&self, pair: &str) -> ProgressBar {
-        let mut bars = self.pair_bars.lock().unwrap();
-        bars.entry(pair.to_string())
-            .or_insert_with(|| {
-                let bar = self.multi.add(ProgressBar::new_spinner());
-                bar.set_style(
-                    ProgressStyle::with_template("{spinner} [{prefix}] {msg} {elapsed:.dim}")
-                        .expect("static template"),
-                );
-                bar.set_prefix(pair.to_string());
-                bar.enable_steady_tick(Duration::from_millis(100));
-                bar
-            })
-            .clone()
     }
 
     /// Which app is live, where the new version goes, and what moves besides the routes
@@ -125,67 +109,51 @@ impl Human {
         }
     }
 
-    fn end_step(&self, text: &str) {
-        let bar = self.bar.lock().unwrap().take();
-        match bar {
-            Some(bar) => {
-                bar.finish_and_clear();
-                eprintln!("{text}");
-            }
-            None => self.line(text),
+    /// The end of `activity`: its spinner (if any) gives way to `text`, above the
+    /// spinners of the steps still running.
+    fn end_step(&self, activity: &str, text: &str) {
+        let mut bars = self.bars.lock().unwrap();
+        if let Some(i) = bars.iter().position(|(a, _)| a == activity) {
+            let (_, bar) = bars.remove(i);
+            bar.finish_and_clear();
+            self.multi.remove(&bar);
         }
+        self.print(&bars, text);
     }
 
-    /// A line on stderr: above the spinner on a terminal, timestamped in logs.
+    /// A line on stderr: above the spinners on a terminal, timestamped in logs.
     fn line(&self, text: &str) {
+        let bars = self.bars.lock().unwrap();
+        self.print(&bars, text);
+    }
+
+    /// Called with the spinners locked, so that no step starts or ends while the line is
+    /// written.
+    fn print(&self, bars: &[(String, ProgressBar)], text: &str) {
         let text = &format!("{}{text}", pair_prefix());
-        if !self.pair_bars.lock().unwrap().is_empty() {
-            let _ = self.multi.println(text);
-            return;
-        }
-        let guard = self.bar.lock().unwrap();
-        match guard.as_ref() {
-            Some(bar) => bar.suspend(|| eprintln!("{text}")),
-            None if self.spinner => eprintln!("{text}"),
-            None => {
-                // Only the first line is stamped: continuation lines (cf output, commands
-                // to run) stay as they are, so they can be copied.
-                let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
-                eprintln!("{stamp} {text}");
-            }
+        if !bars.is_empty() {
+            self.multi.suspend(|| eprintln!("{text}"));
+        } else if self.spinner {
+            eprintln!("{text}");
+        } else {
+            // Only the first line is stamped: continuation lines (cf output, commands
+            // to run) stay as they are, so they can be copied.
+            let stamp = humantime::format_rfc3339_seconds(SystemTime::now());
+            eprintln!("{stamp} {text}");
         }
     }
 }
 
 impl Sink for Human {
     fn emit_for(&self, pair: &str, event: Event<'_>) {
-        let quiet = self.verbosity == Verbosity::Quiet;
         PAIR.with(|p| *p.borrow_mut() = Some(pair.to_string()));
-        match event {
-            // Several pairs run at once: each has its own spinner line on a terminal.
-            Event::Started { activity } if self.spinner => {
-                if !quiet {
-                    self.pair_bar(pair).set_message(activity.to_string());
-                }
-            }
-            Event::Finished { .. } | Event::Summary { .. } | Event::Failed { .. }
-                if self.spinner =>
-            {
-                let done = matches!(event, Event::Summary { .. } | Event::Failed { .. });
-                let bar = self.pair_bar(pair);
-                bar.set_message("");
-                self.emit(event);
-                if done {
-                    bar.finish_and_clear();
-                }
-            }
+        if let Event::DryRun { .. } | Event::Status { .. } = event {
             // Results on stdout: each pair's under its name.
-            Event::DryRun { .. } | Event::Status { .. } => {
-                self.result(&format!("# {pair}"));
-                self.emit(event);
-                self.result("");
-            }
-            other => self.emit(other),
+            self.result(&format!("# {pair}"));
+            self.emit(event);
+            self.result("");
+        } else {
+            self.emit(event);
         }
         PAIR.with(|p| *p.borrow_mut() = None);
     }
@@ -204,10 +172,18 @@ impl Sink for Human {
                 self.plan_ready(plan, config);
             }
             Event::DryRun { plan } => {
-                // The whole plan in order on stderr (checks included); the cf commands
-                // alone on stdout, ready to be read or pasted.
-                for (i, step) in plan.steps.iter().enumerate() {
-                    self.info(&format!("{:>2}. {step}", i + 1));
+                // The whole plan in order on stderr (checks included), a `+` before each
+                // step that runs side by side with the one above; the cf commands alone
+                // on stdout, ready to be read or pasted (one after another is as safe).
+                let batches = plan.batches();
+                if batches.iter().any(|b| b.len() > 1) {
+                    self.info("the plan (steps marked + run side by side with the unmarked step before them):");
+                }
+                for batch in batches {
+                    for i in batch.clone() {
+                        let side = if i == batch.start { "" } else { "+ " };
+                        self.info(&format!("{:>2}. {side}{}", i + 1, plan.steps[i]));
+                    }
                 }
                 for command in plan.commands() {
                     self.result(&command.to_string());
@@ -218,14 +194,16 @@ impl Sink for Human {
                     return;
                 }
                 if self.spinner {
-                    let bar = ProgressBar::new_spinner();
+                    let bar = self.multi.add(ProgressBar::new_spinner());
                     bar.set_style(
                         ProgressStyle::with_template("{spinner} {msg} {elapsed:.dim}")
                             .expect("static template"),
                     );
-                    bar.set_message(activity.to_string());
+                    // Several pairs may run the same activity (the state read) at once.
+                    let key = format!("{}{activity}", pair_prefix());
+                    bar.set_message(key.clone());
                     bar.enable_steady_tick(Duration::from_millis(100));
-                    *self.bar.lock().unwrap() = Some(bar);
+                    self.bars.lock().unwrap().push((key, bar));
                 } else {
                     self.line(&format!("{activity} ..."));
                 }
@@ -236,14 +214,18 @@ impl Sink for Human {
                 ok: true,
             } => {
                 if !quiet {
-                    self.end_step(&format!("ok   {activity} ({})", short(elapsed)));
+                    let text = format!("ok   {activity} ({})", short(elapsed));
+                    self.end_step(&format!("{}{activity}", pair_prefix()), &text);
                 }
             }
             Event::Finished {
                 activity,
                 elapsed,
                 ok: false,
-            } => self.end_step(&format!("FAIL {activity} ({})", short(elapsed))),
+            } => self.end_step(
+                &format!("{}{activity}", pair_prefix()),
+                &format!("FAIL {activity} ({})", short(elapsed)),
+            ),
             Event::Output { line } => {
                 if self.verbosity == Verbosity::Verbose {
                     self.line(&format!("  | {line}"));
@@ -322,8 +304,7 @@ impl Sink for Human {
                     short(elapsed)
                 ));
                 for o in outcomes.iter() {
-                    let live = o.live_app.as_deref();
-                    self.line(&match (o.exit_code, live) {
+                    self.line(&match (o.exit_code, o.live_app.as_deref()) {
                         (0, Some(app)) => format!("  ok   {}: {app} is live", o.name),
                         (0, None) => format!("  ok   {}", o.name),
                         (code, Some(app)) => {
