@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::cf::v3::{Policy, Process};
 use crate::cf::{Cf, CfClient};
 use crate::config::{CfLimits, Config};
 use crate::report::{Event, Sink};
@@ -16,9 +17,25 @@ pub struct Context<'a> {
     pub events: &'a dyn Sink,
     /// `user@host pid N`: who holds the lock and made the records.
     pub who: &'a str,
-    /// GUIDs learnt during the run, for apps created by it.
+    /// GUIDs learnt during the run: those the state read found, and those of apps the
+    /// run created.
     pub guids: Mutex<BTreeMap<String, String>>,
+    /// What the state read learnt beyond the pair's state, for the steps that need it,
+    /// so that they need not ask cf again on the way to the switch.
+    pub seen: Mutex<Seen>,
     pub started: Instant,
+}
+
+/// What the state read learnt for later steps (see [`crate::preflight`]). Each entry is
+/// as of the read; a step that needs a fresher value reads it itself.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// The web process of each started app of the pair (instances, memory, disk), when
+    /// the capacity step will want it.
+    pub processes: BTreeMap<String, Process>,
+    /// The network policies naming the pair's apps (by the GUIDs asked for), or why the
+    /// policy server could not list them.
+    pub policies: Option<(Vec<String>, Result<Vec<Policy>, String>)>,
 }
 
 impl<'a> Context<'a> {
@@ -36,6 +53,7 @@ impl<'a> Context<'a> {
             events,
             who,
             guids: Mutex::new(BTreeMap::new()),
+            seen: Mutex::new(Seen::default()),
             started: Instant::now(),
         }
     }

@@ -1,5 +1,5 @@
-//! What `deploy` and `rollback` share: read the state, decide, take the lock, read again
-//! and decide again, run the plan, release the lock, sum up.
+//! What `deploy` and `rollback` share: read the state and take the lock (side by side),
+//! decide, run the plan, release the lock, sum up.
 
 use super::SwitchOptions;
 use crate::context::Context;
@@ -8,7 +8,7 @@ use crate::execute::execute;
 use crate::lock;
 use crate::metadata::{self, DeployId};
 use crate::plan::{self, Kind, Plan};
-use crate::preflight::{self, Observed};
+use crate::preflight::{self, LockRequest, Observed, Wants};
 use crate::report::{timed, Activity, Event};
 
 fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> Result<Plan, Error> {
@@ -21,17 +21,18 @@ fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> R
 
 pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Result<(), Error> {
     let events = ctx.events;
-    let observed = timed(events, Activity::ReadState, || preflight::preflight(ctx))?;
-    events.emit(Event::Connected {
-        version: &observed.version,
-        target: &observed.target,
-    });
     let id = DeployId::new(ctx.who);
     if options.dry_run {
+        // No lock call at all: the dry run only reads.
+        let observed = timed(events, Activity::ReadState, || preflight::preflight(ctx))?;
+        events.emit(Event::Connected {
+            version: &observed.version,
+            target: &observed.target,
+        });
         for (app, meta) in &observed.meta {
             if let Some(lock) = meta.get(metadata::LOCK) {
                 ctx.warn(&format!(
-                    "{app} carries a deploy lock: {}",
+                    "{app} carries a deploy lock of an earlier version of cf-bluegreen: {}",
                     lock::parse_value(lock).holder
                 ));
             }
@@ -48,28 +49,28 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         return Ok(());
     }
 
-    // A state that needs a human is reported before anything is written, the lock included.
-    make_plan(ctx, kind, &observed, &id)?;
-    let acquire = || lock::acquire(ctx, &observed, &id.0, options.force_unlock);
-    let held = if ctx.config.lock.enabled && !observed.meta.is_empty() {
-        timed(events, Activity::TakeLock, acquire)?
-    } else {
-        // Nothing to lock with (it says why), or locking is off: no step to show.
-        acquire()?
+    let wants = Wants {
+        lock: ctx.config.lock.enabled.then_some(LockRequest {
+            token: &id.0,
+            force: options.force_unlock,
+        }),
+        switch: true,
     };
+    // The lock is taken side by side with the reads, and nothing is read again once it
+    // is held: see the argument in crate::lock.
+    let activity = if wants.lock.is_some() {
+        Activity::ReadStateAndLock
+    } else {
+        Activity::ReadState
+    };
+    let (observed, held) = timed(events, activity, || preflight::read(ctx, wants))?;
+    events.emit(Event::Connected {
+        version: &observed.version,
+        target: &observed.target,
+    });
     let result = (|| {
-        let observed = match &held {
-            // Another deploy may have finished while this one waited for the lock.
-            Some(_) => {
-                let (pair, meta) = preflight::observe(ctx).map_err(Error::Observe)?;
-                Observed {
-                    pair,
-                    meta,
-                    ..observed
-                }
-            }
-            None => observed,
-        };
+        // A state that needs a human is reported before anything else is written (the
+        // lock, if just taken, is released below).
         let plan = make_plan(ctx, kind, &observed, &id)?;
         events.emit(Event::PlanReady {
             plan: &plan,
@@ -86,9 +87,9 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
     if let Some(held) = &held {
         match &result {
             Err(Error::Unsafe { .. }) => ctx.warn(&format!(
-                "the deploy lock on {} is kept, so that no other deploy runs before the state is fixed; \
+                "the deploy lock {} is kept, so that no other deploy runs before the state is fixed; \
                  after fixing it, run again with --force-unlock",
-                held.app
+                held.name
             )),
             _ => lock::release(ctx, held),
         }
