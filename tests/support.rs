@@ -20,6 +20,8 @@ pub const DEPLOY: &str = "cf-bluegreen/deploy";
 pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
+/// The deploy lock of the pair: a user-provided service instance of this name.
+pub const LOCK_NAME: &str = "cf-bluegreen-lock-sinatra_a-sinatra_b";
 
 pub fn fake_cf() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-cf")
@@ -96,7 +98,7 @@ live = "sinatralive"
 staging = "sinatrastaging"
 
 [lock]
-settle = "100ms"
+stale-after = "1h"
 
 [smoke]
 url = "{url}"
@@ -262,6 +264,30 @@ interval = "50ms"
         self
     }
 
+    /// The pair's deploy lock, held by `value` (`WHO since TIME token TOKEN`): the lock
+    /// instance in the fake's state (`services/NAME`).
+    pub fn locked_by(self, value: &str) -> Test {
+        self.state_file(
+            &format!("services/{LOCK_NAME}"),
+            &format!("guid 5e000000-0000-4000-5e00-000000000001\ntag cf-bluegreen-lock\nannotation {LOCK} {value}\n"),
+        )
+    }
+
+    /// Who holds the pair's deploy lock (the lock instance's annotation), if anyone.
+    pub fn lock_holder(&self) -> Option<String> {
+        let text =
+            std::fs::read_to_string(self.state_dir().join("services").join(LOCK_NAME)).ok()?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        Some(
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("annotation {LOCK} ")))
+                .unwrap_or("")
+                .to_string(),
+        )
+    }
+
     pub fn annotation(&self, app: &str, key: &str) -> Option<String> {
         let f = self
             .state_dir()
@@ -415,8 +441,9 @@ interval = "50ms"
             "{other} still runs"
         );
         for app in [BLUE, GREEN] {
-            assert_eq!(self.annotation(app, LOCK), None, "lock left on {app}");
+            assert_eq!(self.annotation(app, LOCK), None, "old lock left on {app}");
         }
+        assert_eq!(self.lock_holder(), None, "lock left");
         live.to_string()
     }
 

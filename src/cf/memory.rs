@@ -292,7 +292,7 @@ fn decode(s: &str) -> String {
 fn query_list(query: &str, key: &str) -> Option<Vec<String>> {
     query.split('&').find_map(|p| {
         let v = p.strip_prefix(key)?.strip_prefix('=')?;
-        Some(v.split(',').map(decode).collect())
+        Some(decode(v).split(',').map(str::to_string).collect())
     })
 }
 
@@ -3576,6 +3576,19 @@ mod tests {
             .file("policies", "guid-frontend guid-blue tcp 8080 8080\n");
 
         const V7: &str = "cf7 version 7.2.0+be4a5ce2b.2020-12-10";
+        let space = hash_guid("c000", "o/s");
+        let lock = crate::cf::v3::user_provided_body(
+            "cf-bluegreen-lock-blue-green",
+            &space,
+            &["cf-bluegreen-lock"],
+            &[(
+                "cf-bluegreen/lock",
+                "me@host pid 1 since 2026-11-26T08:00:00Z token t",
+            )],
+        );
+        let elsewhere = crate::cf::v3::user_provided_body("x", "other-space", &[], &[]);
+        let listed =
+            format!("/v3/service_instances?names=cf-bluegreen-lock-blue-green&space_guids={space}");
         let post = r#"{"policies":[{"destination":{"id":"guid-frontend","protocol":"tcp","ports":{"end":81,"start":80}},"source":{"id":"guid-green"}}]}"#;
         let steps: &[(&str, &[&str])] = &[
             (DEFAULT_VERSION, &["version"]),
@@ -3770,6 +3783,91 @@ mod tests {
                 DEFAULT_VERSION,
                 &["curl", "/networking/v1/external/policies"],
             ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/apps?names=blue,green,nope&include=space.organization&per_page=5000",
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=blue%2Cgreen&include=space"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=nope&include=space.organization"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=blue&space_guids=other"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/routes?app_guids=guid-blue,guid-green&per_page=5000",
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/routes?app_guids=guid-frontend"],
+            ),
+            (DEFAULT_VERSION, &["curl", "/v3/routes", "-X", "POST"]),
+            (DEFAULT_VERSION, &["space", "s", "--guid"]),
+            (DEFAULT_VERSION, &["space", "nope", "--guid"]),
+            (DEFAULT_VERSION, &["services"]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/service_instances",
+                    "-X",
+                    "POST",
+                    "-d",
+                    &elsewhere,
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", "nope"],
+            ),
+            (DEFAULT_VERSION, &["curl", &listed]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances?names=nope"],
+            ),
+            (DEFAULT_VERSION, &["services"]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances/nope", "-X", "DELETE"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green", "-f"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green", "-f"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (DEFAULT_VERSION, &["curl", &listed]),
+            (V6, &["curl", &listed]),
             (
                 DEFAULT_VERSION,
                 &["unmap-route", "blue", "tcp.example.com", "--port", "2000"],
