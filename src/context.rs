@@ -33,9 +33,17 @@ pub struct Seen {
     /// The web process of each started app of the pair (instances, memory, disk), when
     /// the capacity step will want it.
     pub processes: BTreeMap<String, Process>,
-    /// The network policies naming the pair's apps (by the GUIDs asked for), or why the
-    /// policy server could not list them.
-    pub policies: Option<(Vec<String>, Result<Vec<Policy>, String>)>,
+    /// The network policies naming the pair's apps, if they were asked for.
+    pub policies: Option<SeenPolicies>,
+}
+
+/// The policy server's answer for the apps of the pair that existed then.
+#[derive(Debug, Clone)]
+pub struct SeenPolicies {
+    /// The GUIDs asked for.
+    pub ids: Vec<String>,
+    /// Every policy naming any of them, or why they could not be listed.
+    pub read: Result<Vec<Policy>, String>,
 }
 
 impl<'a> Context<'a> {

@@ -291,7 +291,10 @@ fn second_round(
         }
         if let Some(h) = policies {
             let got = h.join().expect("cf curl thread").map_err(|e| e.to_string());
-            seen.policies = Some((guids.iter().map(|g| g.to_string()).collect(), got));
+            seen.policies = Some(crate::context::SeenPolicies {
+                ids: guids.iter().map(|g| g.to_string()).collect(),
+                read: got,
+            });
         }
         drop(seen);
         Round {
@@ -606,7 +609,7 @@ mod tests {
         assert_eq!(ctx.guids.lock().unwrap()["b"], "guid-b");
         let seen = ctx.seen.lock().unwrap().clone();
         assert_eq!(seen.processes["a"].instances, 2);
-        assert_eq!(seen.policies.unwrap().0, ["guid-a", "guid-b"]);
+        assert_eq!(seen.policies.unwrap().ids, ["guid-a", "guid-b"]);
 
         let spans = cf.spans();
         let names: Vec<&str> = spans.iter().map(|s| s.args.as_str()).collect();

@@ -16,4 +16,5 @@ mod output;
 mod real_cf;
 mod resume;
 mod rollback;
+mod rounds;
 mod status;

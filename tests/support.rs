@@ -515,6 +515,10 @@ pub struct Call {
     pub seq: u64,
     pub argv: Vec<String>,
     pub exit: String,
+    /// When the call started (before the fake's latency) and ended, in seconds since
+    /// the epoch; `None` with a bash older than 5.
+    pub start: Option<f64>,
+    pub end: Option<f64>,
     /// route URL -> (app, started)
     pub routes: BTreeMap<String, Vec<(String, bool)>>,
 }
@@ -568,10 +572,17 @@ pub fn read_log(state: &Path) -> Vec<Call> {
                     seq: fields[1].parse().unwrap(),
                     argv: fields[2..].iter().map(|s| s.to_string()).collect(),
                     exit: String::new(),
+                    start: None,
+                    end: None,
                     routes: BTreeMap::new(),
                 })
             }
             "exit" => current.as_mut().unwrap().exit = fields[1].to_string(),
+            "time" => {
+                let call = current.as_mut().unwrap();
+                call.start = fields.get(1).and_then(|t| t.parse().ok());
+                call.end = fields.get(2).and_then(|t| t.parse().ok());
+            }
             "route" => {
                 let holders = fields[2..]
                     .iter()

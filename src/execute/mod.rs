@@ -204,7 +204,9 @@ fn annotate(
 fn copy_policies(ctx: &Context, from: &str, to: &str, required: bool) -> Result<(), StepError> {
     let (from_guid, to_guid) = (guid(ctx, from, None)?, guid(ctx, to, None)?);
     let seen = ctx.seen.lock().unwrap().policies.clone();
-    let seen = seen.filter(|(ids, read)| ids.contains(&from_guid) && (read.is_ok() || !required));
+    let seen = seen
+        .filter(|s| s.ids.contains(&from_guid) && (s.read.is_ok() || !required))
+        .map(|s| (s.ids, s.read));
     let unreadable = |e: &dyn std::fmt::Display| {
         ctx.warn(&format!(
             "could not read the network policies of {from}, so {to} gets none of them: {e}\n  \
