@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
+use crate::cf::v3::{Policy, Process};
 use crate::cf::{Cf, CfClient};
 use crate::config::{CfLimits, Config};
 use crate::report::{Event, Sink};
@@ -16,14 +17,38 @@ pub struct Context<'a> {
     pub events: &'a dyn Sink,
     /// `user@host pid N`: who holds the lock and made the records.
     pub who: &'a str,
-    /// GUIDs learnt during the run, for apps created by it.
+    /// GUIDs learnt during the run: those the state read found, and those of apps the
+    /// run created.
     pub guids: Mutex<BTreeMap<String, String>>,
+    /// What the state read learnt beyond the pair's state, for the steps that need it,
+    /// so that they need not ask cf again on the way to the switch.
+    pub seen: Mutex<Seen>,
     pub started: Instant,
     /// The pair's name in a suite (`[[deployments]]`); `None` for a single pair.
     pub name: Option<&'a str>,
     /// `--all-or-nothing`: called once the new version has passed its checks, before its
     /// first live route; `false` means another pair failed, and this one must not switch.
     pub gate: Option<&'a (dyn Fn() -> bool + Sync)>,
+}
+
+/// What the state read learnt for later steps (see [`crate::preflight`]). Each entry is
+/// as of the read; a step that needs a fresher value reads it itself.
+#[derive(Debug, Clone, Default)]
+pub struct Seen {
+    /// The web process of each started app of the pair (instances, memory, disk), when
+    /// the capacity step will want it.
+    pub processes: BTreeMap<String, Process>,
+    /// The network policies naming the pair's apps, if they were asked for.
+    pub policies: Option<SeenPolicies>,
+}
+
+/// The policy server's answer for the apps of the pair that existed then.
+#[derive(Debug, Clone)]
+pub struct SeenPolicies {
+    /// The GUIDs asked for.
+    pub ids: Vec<String>,
+    /// Every policy naming any of them, or why they could not be listed.
+    pub read: Result<Vec<Policy>, String>,
 }
 
 impl<'a> Context<'a> {
@@ -41,6 +66,7 @@ impl<'a> Context<'a> {
             events,
             who,
             guids: Mutex::new(BTreeMap::new()),
+            seen: Mutex::new(Seen::default()),
             started: Instant::now(),
             name: None,
             gate: None,

@@ -44,15 +44,16 @@ pub enum Error {
         logs: Option<String>,
     },
     /// Another run holds the deploy lock.
-    #[error("another deploy of this app pair is running: {holder} has held the lock on {app} for {age}.")]
+    #[error("another deploy of this app pair is running: {holder} has held the deploy lock ({lock}) for {age}.")]
     Locked {
-        app: String,
+        /// What holds it: the lock instance's name, or an old lock annotation.
+        lock: String,
         holder: String,
         age: String,
     },
-    /// The lock could not be written or read back; nothing else was changed.
-    #[error("could not take the deploy lock on {app}, nothing was changed: {cause}")]
-    LockFailed { app: String, cause: String },
+    /// The lock could not be taken; nothing else was changed.
+    #[error("could not take the deploy lock {lock}, nothing was changed: {cause}")]
+    LockFailed { lock: String, cause: String },
     /// Stopped by SIGINT/SIGTERM, after bringing the routes to a safe state.
     #[error("interrupted during {step}: {state}")]
     Interrupted { step: String, state: String },
@@ -124,8 +125,9 @@ impl Hint for Error {
                     .into(),
             ),
             Error::LockFailed { .. } => Some(
-                "the lock is an annotation (cf curl -X PATCH /v3/apps/GUID): check that you may update \
-                 the app, or set lock.enabled = false"
+                "the lock is a user-provided service instance in the space (cf curl -X POST \
+                 /v3/service_instances): check that you may create service instances there (space \
+                 developers may), or set lock.enabled = false"
                     .into(),
             ),
             Error::Interrupted { .. } => Some(

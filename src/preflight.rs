@@ -1,33 +1,85 @@
-//! The read-only start of every command: cf runs, is logged in and targeted, and what
-//! both apps look like — routes, state, GUIDs and the records the tool keeps on them.
-//! Independent calls run side by side, once the first call that needs the login has run
-//! alone (see [`preflight`]).
+//! The start of every command: cf runs, is logged in and targeted, and what both apps
+//! look like — routes, state, instances, GUIDs and the records the tool keeps on them —
+//! in two rounds of calls side by side, the deploy lock taken in the second (see
+//! [`read`]).
 
 use std::collections::BTreeMap;
 use std::thread;
 
-use crate::cf::{AppStatus, CfError, Target, Version};
+use crate::cf::v3::{self, MappedRoute};
+use crate::cf::{AppStatus, CfError, RequestedState, Target, Version};
 use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
-use crate::metadata::AppMeta;
+use crate::lock::{self, Held};
+use crate::metadata::{self, AppMeta};
 use crate::plan::PairState;
-use crate::route::Route;
+use crate::route::normalize;
 
-/// What the read-only preflight found.
+/// What the state read found.
 #[derive(Debug, Clone)]
 pub struct Observed {
     pub version: Version,
     pub target: Target,
     pub pair: PairState,
-    /// GUID and annotations of each app that exists.
+    /// GUID, annotations and routes of each app that exists.
     pub meta: BTreeMap<String, AppMeta>,
 }
 
-/// Checks that cf runs and is logged in and targeted, and reads both apps. Read-only.
+/// What a command wants from the state read beyond the pair's state.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wants<'a> {
+    /// Take the deploy lock in the second round: `token` names this run in it, `force`
+    /// breaks another run's.
+    pub lock: Option<LockRequest<'a>>,
+    /// Also read what the switch's steps use (network policies; the started apps' web
+    /// processes, for `switch.match-instances`), into [`Context::seen`].
+    pub switch: bool,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct LockRequest<'a> {
+    pub token: &'a str,
+    pub force: bool,
+}
+
+/// Checks that cf runs and is logged in and targeted, and reads both apps. Read-only:
+/// for `status` and the dry run.
 pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
+    read(ctx, Wants::default()).map(|(observed, _)| observed)
+}
+
+/// The state read, in two rounds of calls side by side:
+///
+/// 1. `cf version`, `cf target` and `GET /v3/apps?names=BLUE,GREEN&include=space.organization`.
+///    The apps call is the only one of the three that sends the access token: each cf
+///    process that finds the token expired refreshes it and rewrites config.json (cf v6
+///    in place), so refreshes side by side race, and a read during one can see half a
+///    file. `cf version` and `cf target` only read config.json. The apps of those names
+///    in the targeted org and space give their GUIDs, states, records and the space.
+/// 2. With a fresh token: the routes mapped to either app (`GET /v3/routes?app_guids=`),
+///    the instances of each started app (its process stats), and for a switch the
+///    network policies naming either app and the started apps' web processes; the
+///    deploy lock, if wanted ([`lock::acquire`]), side by side with them. Without any app
+///    (a first deploy) there is nothing to read, but the lock needs the space's GUID
+///    first (`cf space NAME --guid`).
+///
+/// Errors come in the usual order: cf missing, not logged in, no or the wrong target,
+/// then the reads. A lock taken in a read that fails is given back before returning.
+pub fn read(ctx: &Context, wants: Wants) -> Result<(Observed, Option<Held>), Error> {
     let config = ctx.config;
-    let version = ctx.cf.version().map_err(|e| match e {
+    let (blue, green) = (config.blue.as_str(), config.green.as_str());
+    let (version, target, apps) = thread::scope(|s| {
+        let target = s.spawn(|| ctx.cf.target());
+        let apps = s.spawn(|| ctx.cf.apps_named(&[blue, green]));
+        let version = ctx.cf.version();
+        (
+            version,
+            target.join().expect("cf target thread"),
+            apps.join().expect("cf curl thread"),
+        )
+    });
+    let version = version.map_err(|e| match e {
         CfError::Start { .. } => Error::CfMissing(e),
         other => Error::Environment {
             message: format!("`cf version` did not work: {other}"),
@@ -40,22 +92,6 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
             hint: "install cf CLI v7 or v8".into(),
         });
     }
-    // The first call that sends the access token runs alone. Each cf process that finds
-    // the token expired refreshes it and rewrites config.json — cf v6 in place — so
-    // refreshes side by side race, and a read during one can see half a file. `cf target`
-    // only reads the login from config.json (v6, v7, v8), so `cf app` is that first call.
-    // Its result waits for the others, so that errors come in the usual order (the login
-    // and the target first).
-    let blue = ctx.cf.app(&config.blue);
-    // The rest, with a fresh token, side by side.
-    let (target, observed) = thread::scope(|s| {
-        let target = s.spawn(|| ctx.cf.target());
-        let pair = s.spawn(|| observe_given(ctx, Some(blue)));
-        (
-            target.join().expect("cf target thread"),
-            pair.join().expect("cf app thread"),
-        )
-    });
     let target = target.map_err(|e| match e {
         CfError::Failed { ref output, .. } if crate::cf::parse::is_not_logged_in(output) => {
             Error::Environment {
@@ -87,101 +123,243 @@ pub fn preflight(ctx: &Context) -> Result<Observed, Error> {
             hint: format!("run `cf target -o {wanted_org} -s {wanted_space}` if that is the right place to deploy"),
         });
     }
-    let (pair, meta) = observed.map_err(|e| match e {
-        // Not a failure of the apps: cf's configuration, which the user sets.
+    let apps = apps.map_err(observe_error)?;
+    let apps = in_space(&apps, org, space).map_err(Error::Observe)?;
+    // Decided before anything is written: an old-style lock someone holds stops here.
+    let legacy = match wants.lock {
+        Some(l) => {
+            let meta = apps
+                .iter()
+                .map(|a| (a.name.clone(), app_meta(a, &[])))
+                .collect();
+            lock::check_legacy(ctx, &meta, l.force)?
+        }
+        None => Vec::new(),
+    };
+    let round = second_round(ctx, &apps, space, wants, &legacy);
+    let held = match round.lock {
+        Some(Ok(held)) => Some(held),
+        Some(Err(e)) => {
+            // Read errors first, as ever: they say more about what is wrong.
+            round.reads.map_err(observe_error)?;
+            return Err(e);
+        }
+        None => None,
+    };
+    let reads = match round.reads {
+        Ok(reads) => reads,
+        Err(e) => {
+            if let Some(held) = &held {
+                lock::release(ctx, held);
+            }
+            return Err(observe_error(e));
+        }
+    };
+    let (pair, meta) = assemble(ctx, &apps, reads, !legacy.is_empty());
+    Ok((
+        Observed {
+            version,
+            target,
+            pair,
+            meta,
+        },
+        held,
+    ))
+}
+
+/// The reads of a failed round: cf's tracing is the user's configuration, not a failure
+/// of the apps.
+fn observe_error(e: CfError) -> Error {
+    match e {
         CfError::Traced { .. } => Error::Environment {
             hint: crate::hint::Hint::hint(&e).unwrap_or_default(),
             message: e.to_string(),
         },
         other => Error::Observe(other),
-    })?;
-    Ok(Observed {
-        version,
-        target,
-        pair,
-        meta,
+    }
+}
+
+/// The apps of the pair in the targeted org and space: `GET /v3/apps?names=` lists those
+/// of every space the user sees.
+fn in_space(apps: &[v3::App], org: &str, space: &str) -> Result<Vec<v3::App>, CfError> {
+    let mut found = Vec::new();
+    for app in apps {
+        match (&app.org, &app.space) {
+            (Some(o), Some(s)) => {
+                if o == org && s == space {
+                    found.push(app.clone());
+                }
+            }
+            // Without its space an app cannot be placed, and taking it for missing could
+            // push over a live app.
+            _ => {
+                return Err(CfError::Failed {
+                    command: "cf curl /v3/apps?names=...&include=space.organization".into(),
+                    status: format!("an answer without the space of the app {}", app.name),
+                    output: String::new(),
+                })
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// What the second round read.
+struct Reads {
+    routes: Vec<MappedRoute>,
+    /// Instance states of each started app, by GUID.
+    instances: BTreeMap<String, Vec<String>>,
+}
+
+struct Round {
+    reads: Result<Reads, CfError>,
+    lock: Option<Result<Held, Error>>,
+}
+
+/// The second round: every read and the lock, side by side.
+fn second_round(
+    ctx: &Context,
+    apps: &[v3::App],
+    space: &str,
+    wants: Wants,
+    legacy: &[(String, String)],
+) -> Round {
+    let guids: Vec<&str> = apps.iter().map(|a| a.guid.as_str()).collect();
+    let started: Vec<&v3::App> = apps.iter().filter(|a| a.started).collect();
+    let switch = wants.switch && !guids.is_empty();
+    let space_guid = apps.first().map(|a| a.space_guid.clone());
+    thread::scope(|s| {
+        let lock = wants.lock.map(|l| {
+            let space_guid = space_guid.clone();
+            s.spawn(move || {
+                let space_guid = match space_guid {
+                    Some(g) => g,
+                    // A first deploy: no app to learn the space's GUID from.
+                    None => match ctx.cf.space_guid(space) {
+                        Ok(Some(g)) => g,
+                        Ok(None) => {
+                            return Err(Error::LockFailed {
+                                lock: lock::name(ctx.config),
+                                cause: format!("`cf space {space} --guid` found no such space"),
+                            })
+                        }
+                        Err(e) => {
+                            return Err(Error::LockFailed {
+                                lock: lock::name(ctx.config),
+                                cause: e.to_string(),
+                            })
+                        }
+                    },
+                };
+                let held = lock::acquire(ctx, &space_guid, l.token, l.force)?;
+                lock::clear_legacy(ctx, legacy);
+                Ok(held)
+            })
+        });
+        let routes = (!guids.is_empty()).then(|| s.spawn(|| ctx.cf.routes_of_apps(&guids)));
+        let stats: Vec<_> = started
+            .iter()
+            .map(|a| (a, s.spawn(|| ctx.cf.instance_states(&a.guid))))
+            .collect();
+        let processes: Vec<_> = if switch && ctx.config.switch.match_instances {
+            started
+                .iter()
+                .map(|a| (a, s.spawn(|| ctx.cf.process(&a.guid))))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let policies = switch.then(|| s.spawn(|| ctx.cf.policies(&guids)));
+
+        let reads = (|| {
+            let routes = match routes {
+                Some(h) => h.join().expect("cf curl thread")?,
+                None => Vec::new(),
+            };
+            let mut instances = BTreeMap::new();
+            for (app, h) in stats {
+                instances.insert(app.guid.clone(), h.join().expect("cf curl thread")?);
+            }
+            Ok(Reads { routes, instances })
+        })();
+        // Side reads for the steps: kept for them, a failure too (the step decides).
+        let mut seen = ctx.seen.lock().unwrap();
+        for (app, h) in processes {
+            if let Ok(p) = h.join().expect("cf curl thread") {
+                seen.processes.insert(app.name.clone(), p);
+            }
+        }
+        if let Some(h) = policies {
+            let got = h.join().expect("cf curl thread").map_err(|e| e.to_string());
+            seen.policies = Some(crate::context::SeenPolicies {
+                ids: guids.iter().map(|g| g.to_string()).collect(),
+                read: got,
+            });
+        }
+        drop(seen);
+        Round {
+            reads,
+            lock: lock.map(|h| h.join().expect("lock thread")),
+        }
     })
 }
 
-/// What `observe` returns: both apps, and the records of those that exist.
-type Apps = (PairState, BTreeMap<String, AppMeta>);
-
-/// Both apps: `cf app` and `cf app --guid` side by side, then the annotations and the
-/// routes of those that exist.
-pub fn observe(ctx: &Context) -> Result<Apps, CfError> {
-    observe_given(ctx, None)
+fn app_meta(app: &v3::App, routes: &[MappedRoute]) -> AppMeta {
+    AppMeta {
+        guid: app.guid.clone(),
+        annotations: app.annotations.clone(),
+        routes: routes
+            .iter()
+            .filter(|r| r.apps.contains(&app.guid))
+            .map(|r| r.route.clone())
+            .collect(),
+    }
 }
 
-/// [`observe`], with `cf app BLUE` already read when `blue_app` holds its result.
-fn observe_given(
+/// The pair's state and records from the two rounds; the GUIDs go to the context.
+fn assemble(
     ctx: &Context,
-    blue_app: Option<Result<Option<AppStatus>, CfError>>,
-) -> Result<Apps, CfError> {
-    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
-    let (pair, guids) = thread::scope(|s| {
-        let pair = s.spawn(|| match blue_app {
-            Some(blue_app) => {
-                let green_app = ctx.cf.app(green);
-                Ok(PairState {
-                    blue: (blue.clone(), blue_app?),
-                    green: (green.clone(), green_app?),
-                })
-            }
-            None => observe_pair(ctx),
-        });
-        let b = s.spawn(|| ctx.cf.guid(blue));
-        let g = s.spawn(|| ctx.cf.guid(green));
-        (
-            pair.join().expect("cf app thread"),
-            [
-                (blue, b.join().expect("cf app --guid thread")),
-                (green, g.join().expect("cf app --guid thread")),
-            ],
-        )
-    });
-    let pair = pair?;
-    let mut existing = Vec::new();
-    for (app, guid) in guids {
-        if let Some(guid) = guid? {
-            existing.push((app.clone(), guid));
-        }
-    }
-    // Records and routes of each app, all side by side.
-    type Read = (Result<AppMeta, CfError>, Result<Vec<Route>, CfError>);
-    let reads: Vec<Read> = thread::scope(|s| {
-        let handles: Vec<_> = existing
-            .iter()
-            .map(|(_, guid)| {
-                (
-                    s.spawn(|| ctx.cf.app_meta(guid)),
-                    s.spawn(|| ctx.cf.app_routes(guid)),
-                )
-            })
-            .collect();
-        handles
-            .into_iter()
-            .map(|(m, r)| {
-                (
-                    m.join().expect("cf curl thread"),
-                    r.join().expect("cf curl thread"),
-                )
-            })
-            .collect()
-    });
+    apps: &[v3::App],
+    reads: Reads,
+    legacy_cleared: bool,
+) -> (PairState, BTreeMap<String, AppMeta>) {
     let mut meta = BTreeMap::new();
-    for ((app, _), (m, routes)) in existing.into_iter().zip(reads) {
-        let mut m = m?;
-        m.routes = routes?;
-        meta.insert(app, m);
+    let status = |name: &str| {
+        let app = apps.iter().find(|a| a.name == name)?;
+        let mut m = app_meta(app, &reads.routes);
+        if legacy_cleared {
+            m.annotations.remove(metadata::LOCK);
+        }
+        let status = AppStatus {
+            requested_state: if app.started {
+                RequestedState::Started
+            } else {
+                RequestedState::Stopped
+            },
+            routes: m.routes.iter().map(|r| normalize(&r.url())).collect(),
+            instances: reads.instances.get(&app.guid).cloned().unwrap_or_default(),
+        };
+        Some((m, status))
+    };
+    let (blue, green) = (&ctx.config.blue, &ctx.config.green);
+    let mut pair = PairState {
+        blue: (blue.clone(), None),
+        green: (green.clone(), None),
+    };
+    for (name, slot) in [(blue, &mut pair.blue.1), (green, &mut pair.green.1)] {
+        if let Some((m, s)) = status(name) {
+            meta.insert(name.clone(), m);
+            *slot = Some(s);
+        }
     }
     let mut guids = ctx.guids.lock().unwrap();
     for (app, m) in &meta {
         guids.insert(app.clone(), m.guid.clone());
     }
-    Ok((pair, meta))
+    (pair, meta)
 }
 
-/// `cf app` for both apps, side by side.
+/// `cf app` for both apps, side by side: the state after a failure, for the recovery.
 pub fn observe_pair(ctx: &Context) -> Result<PairState, CfError> {
     let (blue, green) = (&ctx.config.blue, &ctx.config.green);
     let (b, g) = thread::scope(|s| {
@@ -315,9 +493,10 @@ mod tests {
     use crate::context::Context;
     use crate::plan::fixtures::*;
 
+    use crate::cf::memory::MemoryCf;
     use std::sync::atomic::{AtomicUsize, Ordering::SeqCst};
     use std::sync::Mutex;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
     fn out(code: i32, stdout: &str, stderr: &str) -> crate::cf::CfOutput {
         crate::cf::CfOutput {
@@ -336,77 +515,217 @@ mod tests {
         end: usize,
     }
 
-    /// A cf in memory that holds each read until four are in flight (or 300ms pass), so
-    /// that reads side by side overlap and a read alone stays alone long enough for any
-    /// other to show up; it records when each call started and ended. Neither app exists.
-    #[derive(Default)]
-    struct GatheringCf {
+    /// The in-memory cf, each call held 150ms so that calls side by side overlap and
+    /// calls one after another do not; it records when each call started and ended.
+    struct Timed {
+        cf: MemoryCf,
         events: AtomicUsize,
-        in_flight: AtomicUsize,
-        most: AtomicUsize,
         spans: Mutex<Vec<Span>>,
     }
 
-    impl crate::cf::Cf for GatheringCf {
-        fn run(
-            &self,
-            args: &[String],
-            _timeout: Duration,
-            _abort: &dyn Fn() -> bool,
-            _on_line: &(dyn Fn(&str) + Sync),
-        ) -> Result<crate::cf::CfOutput, CfError> {
-            let start = self.events.fetch_add(1, SeqCst);
-            if args[0] != "version" {
-                let now = self.in_flight.fetch_add(1, SeqCst) + 1;
-                self.most.fetch_max(now, SeqCst);
-                let started = Instant::now();
-                while self.most.load(SeqCst) < 4 && started.elapsed() < Duration::from_millis(300) {
-                    std::thread::sleep(Duration::from_millis(5));
-                    self.most.fetch_max(self.in_flight.load(SeqCst), SeqCst);
-                }
-                self.in_flight.fetch_sub(1, SeqCst);
+    impl Timed {
+        fn new(cf: MemoryCf) -> Timed {
+            Timed {
+                cf,
+                events: AtomicUsize::new(0),
+                spans: Mutex::new(Vec::new()),
             }
-            let end = self.events.fetch_add(1, SeqCst);
-            self.spans.lock().unwrap().push(Span {
-                args: args.join(" "),
-                start,
-                end,
-            });
-            Ok(match args[0].as_str() {
-                "version" => out(0, "cf version 8.7.0+abc.2024-01-01\n", ""),
-                "target" => out(0, "user: u\norg: o\nspace: s\n", ""),
-                _ => out(1, "FAILED\n", &format!("App '{}' not found.\n", args[1])),
-            })
+        }
+
+        /// The calls, in the order they started.
+        fn spans(&self) -> Vec<Span> {
+            let mut spans = self.spans.lock().unwrap().clone();
+            spans.sort_by_key(|s| s.start);
+            spans
         }
     }
 
+    impl crate::cf::Cf for Timed {
+        fn run(
+            &self,
+            args: &[String],
+            timeout: Duration,
+            abort: &dyn Fn() -> bool,
+            on_line: &(dyn Fn(&str) + Sync),
+        ) -> Result<crate::cf::CfOutput, CfError> {
+            let start = self.events.fetch_add(1, SeqCst);
+            std::thread::sleep(Duration::from_millis(150));
+            let out = self.cf.run(args, timeout, abort, on_line);
+            let end = self.events.fetch_add(1, SeqCst);
+            self.spans.lock().unwrap().push(Span {
+                args: args[..2.min(args.len())].join(" "),
+                start,
+                end,
+            });
+            out
+        }
+    }
+
+    /// Every call of `round` started before any of them ended.
+    fn side_by_side(round: &[Span]) -> bool {
+        let last_start = round.iter().map(|s| s.start).max().unwrap();
+        let first_end = round.iter().map(|s| s.end).min().unwrap();
+        last_start < first_end
+    }
+
+    /// Every call of `later` started after every call of `earlier` ended.
+    fn after(earlier: &[Span], later: &[Span]) -> bool {
+        let end = earlier.iter().map(|s| s.end).max().unwrap();
+        later.iter().all(|s| s.start > end)
+    }
+
+    const APPS: &str = "curl /v3/apps?names=a,b&include=space.organization&per_page=5000";
+
     #[test]
-    fn preflight_reads_one_app_alone_then_the_rest_side_by_side() {
-        let cf = GatheringCf::default();
+    fn a_later_deploy_reads_and_locks_in_two_rounds() {
+        let cf = Timed::new(
+            MemoryCf::new()
+                .app("a", true, &["live.example.com", "shop.apps.internal"])
+                .app("b", false, &[])
+                .instances("a", 2)
+                .annotate("a", metadata::DEPLOY, "d1"),
+        );
         let c = config("");
         let events = crate::report::Recorder::default();
         let ctx = Context::new(&c, &cf, &events, "tester");
-        let observed = preflight(&ctx).unwrap();
-        assert_eq!(observed.pair, pair(None, None));
+        let wants = Wants {
+            lock: Some(LockRequest {
+                token: "tok",
+                force: false,
+            }),
+            switch: true,
+        };
+        let (observed, held) = read(&ctx, wants).unwrap();
+        assert_eq!(held.unwrap().name, "cf-bluegreen-lock-a-b");
+        let a = observed.pair.get("a").unwrap();
+        assert!(a.started());
+        assert_eq!(a.routes, ["live.example.com", "shop.apps.internal"]);
+        assert_eq!(a.instances, ["running", "running"]);
+        let b = observed.pair.get("b").unwrap();
+        assert!(!b.started() && b.routes.is_empty() && b.instances.is_empty());
+        assert_eq!(observed.meta["a"].get(metadata::DEPLOY), Some("d1"));
+        assert_eq!(observed.meta["a"].routes[1].domain, "apps.internal");
+        assert_eq!(observed.meta["b"].guid, "guid-b");
+        assert_eq!(ctx.guids.lock().unwrap()["b"], "guid-b");
+        let seen = ctx.seen.lock().unwrap().clone();
+        assert_eq!(seen.processes["a"].instances, 2);
+        assert_eq!(seen.policies.unwrap().ids, ["guid-a", "guid-b"]);
 
-        let mut spans = cf.spans.lock().unwrap().clone();
-        spans.sort_by_key(|s| s.start);
-        let order: Vec<&str> = spans.iter().map(|s| s.args.as_str()).collect();
-        // The same reads as ever, `cf version` first and alone.
-        assert_eq!(order.len(), 6, "{order:?}");
-        assert_eq!(order[..2], ["version", "app a"], "{spans:?}");
-        let mut rest = order[2..].to_vec();
-        rest.sort();
-        assert_eq!(rest, ["app a --guid", "app b", "app b --guid", "target"]);
-        // `cf app a`, the first call that sends the token, ran alone: everything else
-        // started after it ended.
-        let first = &spans[1];
-        assert!(spans[0].end < first.start, "{spans:?}");
-        assert!(spans[2..].iter().all(|s| s.start > first.end), "{spans:?}");
-        // The other four ran side by side: each started before any of them ended.
-        let last_start = spans[2..].iter().map(|s| s.start).max().unwrap();
-        let first_end = spans[2..].iter().map(|s| s.end).min().unwrap();
-        assert!(last_start < first_end, "{spans:?}");
+        let spans = cf.spans();
+        let names: Vec<&str> = spans.iter().map(|s| s.args.as_str()).collect();
+        let (one, two) = spans.split_at(3);
+        let mut first: Vec<&str> = names[..3].to_vec();
+        first.sort_unstable();
+        assert_eq!(first, [APPS, "target", "version"], "{spans:?}");
+        let mut second: Vec<&str> = names[3..].to_vec();
+        second.sort_unstable();
+        assert_eq!(
+            second,
+            [
+                "curl /networking/v1/external/policies?id=guid-a,guid-b",
+                "curl /v3/apps/guid-a/processes/web",
+                "curl /v3/apps/guid-a/processes/web/stats",
+                "curl /v3/routes?app_guids=guid-a,guid-b&per_page=5000",
+                "curl /v3/service_instances",
+            ],
+            "{spans:?}"
+        );
+        assert!(side_by_side(one), "{spans:?}");
+        assert!(side_by_side(two), "{spans:?}");
+        assert!(after(one, two), "{spans:?}");
+    }
+
+    #[test]
+    fn a_first_deploy_learns_the_space_before_the_lock() {
+        let cf = Timed::new(MemoryCf::new());
+        let c = config("");
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &cf, &events, "tester");
+        let wants = Wants {
+            lock: Some(LockRequest {
+                token: "tok",
+                force: false,
+            }),
+            switch: true,
+        };
+        let (observed, held) = read(&ctx, wants).unwrap();
+        assert_eq!(observed.pair, pair(None, None));
+        assert!(held.is_some());
+        let spans = cf.spans();
+        let names: Vec<&str> = spans.iter().map(|s| s.args.as_str()).collect();
+        assert_eq!(
+            names[3..],
+            ["space s", "curl /v3/service_instances"],
+            "{spans:?}"
+        );
+        assert!(side_by_side(&spans[..3]), "{spans:?}");
+        assert!(after(&spans[..3], &spans[3..4]), "{spans:?}");
+        assert!(after(&spans[3..4], &spans[4..]), "{spans:?}");
+    }
+
+    #[test]
+    fn status_reads_no_lock_no_policies() {
+        let cf = MemoryCf::new()
+            .app("a", true, &["live.example.com"])
+            .app("b", false, &[]);
+        let c = config("");
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &cf, &events, "tester");
+        preflight(&ctx).unwrap();
+        let calls: Vec<String> = cf.calls().iter().map(|c| c.argv.join(" ")).collect();
+        assert_eq!(calls.len(), 5, "{calls:?}");
+        assert!(calls
+            .iter()
+            .all(|c| !c.contains("service_instances") && !c.contains("policies")));
+    }
+
+    #[test]
+    fn a_failed_read_gives_the_lock_back() {
+        // The routes call fails; the lock, taken side by side, is released.
+        let cf = MemoryCf::new()
+            .app("a", true, &["live.example.com"])
+            .fail("curl:2");
+        let c = config("[switch]\nmatch-instances = false\n");
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &cf, &events, "tester");
+        let wants = Wants {
+            lock: Some(LockRequest {
+                token: "tok",
+                force: false,
+            }),
+            switch: false,
+        };
+        // Which curl is second depends on the threads: any failure of a read will do.
+        match read(&ctx, wants) {
+            Err(Error::Observe(_)) => {}
+            other => {
+                // The lock's create was the one that failed.
+                assert!(matches!(other, Err(Error::LockFailed { .. })), "{other:?}")
+            }
+        }
+        assert!(cf.services().is_empty(), "{:?}", cf.services());
+    }
+
+    #[test]
+    fn apps_of_other_spaces_are_not_the_pairs() {
+        let page = |space: &str, org: &str| {
+            format!(
+                r#"{{"resources":[{{"guid":"g","name":"a","state":"STARTED","relationships":{{"space":{{"data":{{"guid":"s1"}}}}}}}}],
+                "included":{{"spaces":[{{"guid":"s1","name":"{space}","relationships":{{"organization":{{"data":{{"guid":"o1"}}}}}}}}],
+                "organizations":[{{"guid":"o1","name":"{org}"}}]}}}}"#
+            )
+        };
+        let apps = |body: String| v3::parse_apps(&body).unwrap().items;
+        assert_eq!(in_space(&apps(page("s", "o")), "o", "s").unwrap().len(), 1);
+        assert!(in_space(&apps(page("s", "other")), "o", "s")
+            .unwrap()
+            .is_empty());
+        assert!(in_space(&apps(page("other", "o")), "o", "s")
+            .unwrap()
+            .is_empty());
+        // Without `included`, an app cannot be placed: an error, never "missing".
+        let bare = r#"{"resources":[{"guid":"g","name":"a","state":"STARTED","relationships":{"space":{"data":{"guid":"s1"}}}}]}"#;
+        assert!(in_space(&apps(bare.to_string()), "o", "s").is_err());
     }
 
     /// cf v6 or v7 with `cf config --trace true`: `cf curl` prints the trace, not the body.
@@ -424,8 +743,6 @@ mod tests {
             Ok(match a[..] {
                 ["version"] => out(0, "cf version 7.7.1+abc.2024-01-01\n", ""),
                 ["target"] => out(0, "user: u\norg: o\nspace: s\n", ""),
-                ["app", "a"] => out(0, "name: a\nrequested state: started\nroutes: live.example.com\n", ""),
-                ["app", "a", "--guid"] => out(0, "guid-a\n", ""),
                 ["curl", _] => out(
                     0,
                     "\nREQUEST: [2026-01-01T00:00:00Z]\nGET /v3/apps/guid-a HTTP/1.1\nAuthorization: [PRIVATE DATA HIDDEN]\n\n\
@@ -447,7 +764,7 @@ mod tests {
         let message = error.to_string();
         assert!(
             message.starts_with(
-                "`cf curl /v3/apps/guid-a` printed cf's HTTP trace instead of the response"
+                "`cf curl '/v3/apps?names=a,b&include=space.organization&per_page=5000'` printed cf's HTTP trace instead of the response"
             ),
             "{message}"
         );

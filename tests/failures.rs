@@ -144,7 +144,7 @@ fn failing_recovery_exits_3_with_the_commands_to_run() {
 #[test]
 fn failing_read_changes_nothing() {
     let t = Test::blue_live();
-    t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "app:1")])
+    t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "curl:1")])
         .expect_code(1)
         .stderr_has("could not read the current state, nothing was changed")
         .stderr_has("hint: check that cf works here")

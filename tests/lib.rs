@@ -16,5 +16,6 @@ mod output;
 mod real_cf;
 mod resume;
 mod rollback;
+mod rounds;
 mod status;
 mod suite;

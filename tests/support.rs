@@ -20,6 +20,8 @@ pub const DEPLOY: &str = "cf-bluegreen/deploy";
 pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
+/// The deploy lock of the pair: a user-provided service instance of this name.
+pub const LOCK_NAME: &str = "cf-bluegreen-lock-sinatra_a-sinatra_b";
 
 pub fn fake_cf() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fake-cf")
@@ -96,7 +98,7 @@ live = "sinatralive"
 staging = "sinatrastaging"
 
 [lock]
-settle = "100ms"
+stale-after = "1h"
 
 [smoke]
 url = "{url}"
@@ -262,6 +264,30 @@ interval = "50ms"
         self
     }
 
+    /// The pair's deploy lock, held by `value` (`WHO since TIME token TOKEN`): the lock
+    /// instance in the fake's state (`services/NAME`).
+    pub fn locked_by(self, value: &str) -> Test {
+        self.state_file(
+            &format!("services/{LOCK_NAME}"),
+            &format!("guid 5e000000-0000-4000-5e00-000000000001\ntag cf-bluegreen-lock\nannotation {LOCK} {value}\n"),
+        )
+    }
+
+    /// Who holds the pair's deploy lock (the lock instance's annotation), if anyone.
+    pub fn lock_holder(&self) -> Option<String> {
+        let text =
+            std::fs::read_to_string(self.state_dir().join("services").join(LOCK_NAME)).ok()?;
+        if text.trim().is_empty() {
+            return None;
+        }
+        Some(
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("annotation {LOCK} ")))
+                .unwrap_or("")
+                .to_string(),
+        )
+    }
+
     pub fn annotation(&self, app: &str, key: &str) -> Option<String> {
         let f = self
             .state_dir()
@@ -415,8 +441,9 @@ interval = "50ms"
             "{other} still runs"
         );
         for app in [BLUE, GREEN] {
-            assert_eq!(self.annotation(app, LOCK), None, "lock left on {app}");
+            assert_eq!(self.annotation(app, LOCK), None, "old lock left on {app}");
         }
+        assert_eq!(self.lock_holder(), None, "lock left");
         live.to_string()
     }
 
@@ -488,6 +515,10 @@ pub struct Call {
     pub seq: u64,
     pub argv: Vec<String>,
     pub exit: String,
+    /// When the call started (before the fake's latency) and ended, in seconds since
+    /// the epoch; `None` with a bash older than 5.
+    pub start: Option<f64>,
+    pub end: Option<f64>,
     /// route URL -> (app, started)
     pub routes: BTreeMap<String, Vec<(String, bool)>>,
 }
@@ -541,10 +572,17 @@ pub fn read_log(state: &Path) -> Vec<Call> {
                     seq: fields[1].parse().unwrap(),
                     argv: fields[2..].iter().map(|s| s.to_string()).collect(),
                     exit: String::new(),
+                    start: None,
+                    end: None,
                     routes: BTreeMap::new(),
                 })
             }
             "exit" => current.as_mut().unwrap().exit = fields[1].to_string(),
+            "time" => {
+                let call = current.as_mut().unwrap();
+                call.start = fields.get(1).and_then(|t| t.parse().ok());
+                call.end = fields.get(2).and_then(|t| t.parse().ok());
+            }
             "route" => {
                 let holders = fields[2..]
                     .iter()

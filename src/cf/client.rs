@@ -240,6 +240,120 @@ impl<'a> CfClient<'a> {
         )
     }
 
+    /// Every page of a list, from `first` on, following `pagination.next`.
+    fn curl_pages<T>(
+        &self,
+        first: String,
+        parse: impl Fn(&str) -> Result<v3::Listed<T>, String>,
+    ) -> Result<Vec<T>, CfError> {
+        let mut all = Vec::new();
+        let mut path = Some(first);
+        let mut pages = 0;
+        while let Some(p) = path.take() {
+            let page = self.curl_json(p.clone(), &[], &parse)?;
+            all.extend(page.items);
+            pages += 1;
+            // A next link that points back at the same page would never end.
+            path = page.next.filter(|n| *n != p && pages < 100);
+        }
+        Ok(all)
+    }
+
+    /// `GET /v3/apps?names=...&include=space.organization`: the apps of those names in
+    /// every space the user sees, each with its space's and org's names.
+    pub fn apps_named(&self, names: &[&str]) -> Result<Vec<v3::App>, CfError> {
+        self.curl_pages(
+            format!(
+                "/v3/apps?names={}&include=space.organization&per_page=5000",
+                v3::list(names)
+            ),
+            v3::parse_apps,
+        )
+    }
+
+    /// `GET /v3/routes?app_guids=...`: every route mapped to any of the apps, with all
+    /// its destinations.
+    pub fn routes_of_apps(&self, guids: &[&str]) -> Result<Vec<v3::MappedRoute>, CfError> {
+        self.curl_pages(
+            format!("/v3/routes?app_guids={}&per_page=5000", v3::list(guids)),
+            v3::parse_mapped_routes,
+        )
+    }
+
+    /// The state of each instance of the app's web process.
+    pub fn instance_states(&self, guid: &str) -> Result<Vec<String>, CfError> {
+        self.curl_json(
+            format!("/v3/apps/{guid}/processes/web/stats"),
+            &[],
+            v3::parse_instance_states,
+        )
+    }
+
+    /// `cf space NAME --guid`, in the targeted org; `None` when there is no such space.
+    pub fn space_guid(&self, name: &str) -> Result<Option<String>, CfError> {
+        let command = CfCommand::new(["space", name, "--guid"]);
+        let out = self.run_unchecked(&command, self.timeout)?;
+        if !out.success() {
+            if out.combined.contains(&format!("Space '{name}' not found"))
+                || out.combined.contains(&format!("Space {name} not found"))
+            {
+                return Ok(None);
+            }
+            return Err(CfError::failed(&command, &out));
+        }
+        let guid = out.stdout.trim();
+        if guid.is_empty() || guid.contains(char::is_whitespace) {
+            return Err(CfError::Failed {
+                command: command.to_string(),
+                status: "output that is not a GUID".into(),
+                output: out.combined,
+            });
+        }
+        Ok(Some(guid.to_string()))
+    }
+
+    /// `POST /v3/service_instances`: a user-provided instance, which the Cloud
+    /// Controller creates only if no instance of that name is in the space.
+    pub fn create_user_provided(
+        &self,
+        name: &str,
+        space_guid: &str,
+        tags: &[&str],
+        annotations: &[(&str, &str)],
+    ) -> Result<v3::Created, CfError> {
+        let body = v3::user_provided_body(name, space_guid, tags, annotations);
+        self.curl_json(
+            "/v3/service_instances".to_string(),
+            &["-X", "POST", "-d", &body],
+            v3::parse_created,
+        )
+    }
+
+    /// The service instances of that name in the space (one at most).
+    pub fn service_instances_named(
+        &self,
+        name: &str,
+        space_guid: &str,
+    ) -> Result<Vec<v3::ServiceInstance>, CfError> {
+        self.curl_pages(
+            format!(
+                "/v3/service_instances?names={}&space_guids={}",
+                v3::encode(name),
+                v3::encode(space_guid)
+            ),
+            v3::parse_service_instances,
+        )
+    }
+
+    /// `DELETE /v3/service_instances/GUID`; one already gone counts as deleted.
+    pub fn delete_service_instance(&self, guid: &str) -> Result<(), CfError> {
+        self.curl_json(
+            format!("/v3/service_instances/{guid}"),
+            &["-X", "DELETE"],
+            v3::parse_deleted,
+        )
+    }
+
     /// The web process's instance count, memory and disk.
     pub fn process(&self, guid: &str) -> Result<v3::Process, CfError> {
         self.curl_json(
@@ -258,10 +372,10 @@ impl<'a> CfClient<'a> {
         )
     }
 
-    /// Every network policy naming the app, as source or destination.
-    pub fn policies(&self, guid: &str) -> Result<Vec<v3::Policy>, CfError> {
+    /// Every network policy naming any of the apps, as source or destination.
+    pub fn policies(&self, guids: &[&str]) -> Result<Vec<v3::Policy>, CfError> {
         self.curl_json(
-            format!("/networking/v1/external/policies?id={guid}"),
+            format!("/networking/v1/external/policies?id={}", v3::list(guids)),
             &[],
             v3::parse_policies,
         )

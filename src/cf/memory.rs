@@ -261,6 +261,52 @@ impl App {
     }
 }
 
+/// A service instance: only user-provided ones, which is what the tool creates.
+#[derive(Debug, Clone)]
+struct Service {
+    guid: String,
+    tags: Vec<String>,
+    annotations: BTreeMap<String, String>,
+}
+
+/// Percent-decoding of a query value, as the Cloud Controller reads it.
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The values of a list filter in a query (`names=a,b`), decoded; `None` without it.
+fn query_list(query: &str, key: &str) -> Option<Vec<String>> {
+    query.split('&').find_map(|p| {
+        let v = p.strip_prefix(key)?.strip_prefix('=')?;
+        Some(decode(v).split(',').map(str::to_string).collect())
+    })
+}
+
+/// The first page of a list with everything on it, as the fake answers: no `next`.
+fn page(path: &str, query: &str, resources: &[String], included: Option<String>) -> String {
+    let href = format!("https://api.example.com{path}?{query}");
+    let included = included.map_or(String::new(), |i| format!(r#","included":{i}"#));
+    format!(
+        r#"{{"pagination":{{"total_results":{},"total_pages":1,"first":{{"href":"{href}"}},"last":{{"href":"{href}"}},"next":null,"previous":null}},"resources":[{}]{included}}}"#,
+        resources.len(),
+        resources.join(",")
+    )
+}
+
 #[derive(Debug)]
 struct State {
     version: String,
@@ -279,6 +325,8 @@ struct State {
     internal_domains: Vec<String>,
     /// In the order they were added.
     policies: Vec<Policy>,
+    /// The space's service instances (user-provided ones: the deploy lock), by name.
+    services: BTreeMap<String, Service>,
     faults: Vec<Fault>,
     counts: HashMap<String, u32>,
     seq: u64,
@@ -710,6 +758,9 @@ impl State {
             "scale" => self.scale(args, out),
             "add-network-policy" => self.add_network_policy(args, out),
             "network-policies" => self.network_policies(args, out),
+            "space" => self.space(args, out),
+            "services" => self.services(args, out),
+            "delete-service" => self.delete_service(args, out),
             _ => Err(out.usage(&format!(
                 "'{command}' is not a registered command. See 'cf help -a'"
             ))),
@@ -1552,6 +1603,363 @@ impl State {
         Ok(())
     }
 
+    /// The targeted space's GUID and its org's: hashes of their names, as in the fake.
+    fn space_guid(&self) -> String {
+        hash_guid("c000", &format!("{}/{}", self.org, self.space))
+    }
+
+    fn org_guid(&self) -> String {
+        hash_guid("b000", &self.org)
+    }
+
+    /// `cf space NAME --guid`: the targeted org's space of that name (the only one this
+    /// cf knows).
+    fn space(&mut self, args: &[String], out: &mut Out) -> Done {
+        let (mut name, mut guid) = (String::new(), false);
+        for a in args {
+            match a.as_str() {
+                "--guid" => guid = true,
+                f if f.starts_with('-') => return Err(out.unknown_flag("space", f)),
+                _ => name = a.clone(),
+            }
+        }
+        if name.is_empty() {
+            return Err(
+                out.usage("Incorrect Usage: the required argument `SPACE` was not provided")
+            );
+        }
+        if !self.logged_in {
+            return Err(out.fail(NOT_LOGGED_IN));
+        }
+        if !guid {
+            return Err(out.fail("memory cf: only 'cf space NAME --guid' is supported"));
+        }
+        if name != self.space {
+            return Err(out.fail(&format!("Space '{name}' not found.")));
+        }
+        out.out(&self.space_guid());
+        Ok(())
+    }
+
+    /// `cf services`: the space's service instances (user-provided ones, here).
+    fn services(&mut self, args: &[String], out: &mut Out) -> Done {
+        if let Some(a) = args.first() {
+            if a.starts_with('-') {
+                return Err(out.unknown_flag("services", a));
+            }
+            return Err(out.usage(&format!("Incorrect Usage: unexpected argument '{a}'")));
+        }
+        self.need_session(out)?;
+        out.out(&format!("Getting service instances {}...", self.as_user()));
+        out.out("");
+        if self.services.is_empty() {
+            out.out("No service instances found.");
+            return Ok(());
+        }
+        let mut rows = vec![[
+            "name",
+            "offering",
+            "plan",
+            "bound apps",
+            "last operation",
+            "broker",
+            "upgrade available",
+        ]
+        .map(str::to_string)
+        .to_vec()];
+        for name in self.services.keys() {
+            rows.push(vec![
+                name.clone(),
+                "user-provided".into(),
+                String::new(),
+                String::new(),
+                "create succeeded".into(),
+                String::new(),
+                String::new(),
+            ]);
+        }
+        for line in table(&rows) {
+            out.out(&line);
+        }
+        Ok(())
+    }
+
+    /// `cf delete-service NAME -f`; one that does not exist is no error.
+    fn delete_service(&mut self, args: &[String], out: &mut Out) -> Done {
+        let (mut name, mut force) = (String::new(), false);
+        for a in args {
+            match a.as_str() {
+                "-f" | "--force" => force = true,
+                "-w" | "--wait" => {}
+                f if f.starts_with('-') => return Err(out.unknown_flag("delete-service", f)),
+                _ => name = a.clone(),
+            }
+        }
+        if name.is_empty() {
+            return Err(out.usage(
+                "Incorrect Usage: the required argument `SERVICE_INSTANCE` was not provided",
+            ));
+        }
+        self.need_session(out)?;
+        if !force {
+            out.out(&format!(
+                "Really delete the service instance {name}? [yN]: "
+            ));
+            out.out("Delete cancelled");
+            return Ok(());
+        }
+        out.out(&format!(
+            "Deleting service instance {name} {}...",
+            self.as_user()
+        ));
+        out.out("");
+        if self.services.remove(&name).is_some() {
+            out.out(&format!("Service instance {name} deleted."));
+        } else {
+            out.out(&format!("Service instance {name} did not exist."));
+        }
+        out.out("OK");
+        Ok(())
+    }
+
+    /// An app as `GET /v3/apps` lists it.
+    fn json_app(&self, name: &str, app: &App) -> String {
+        let annotations: Vec<String> = app
+            .annotations
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        format!(
+            r#"{{"guid":{},"name":{},"state":"{}","metadata":{{"labels":{{}},"annotations":{{{}}}}},"relationships":{{"space":{{"data":{{"guid":"{}"}}}}}}}}"#,
+            json_str(&app.guid),
+            json_str(name),
+            if app.started { "STARTED" } else { "STOPPED" },
+            annotations.join(","),
+            self.space_guid()
+        )
+    }
+
+    /// `GET /v3/apps`: the apps of the space, filtered by `names` and `space_guids`,
+    /// with `include=space` or `space.organization`.
+    fn api_apps(&self, query: &str) -> String {
+        let names = query_list(query, "names");
+        let spaces = query_list(query, "space_guids");
+        let space_guid = self.space_guid();
+        let in_space = spaces.as_ref().is_none_or(|s| s.contains(&space_guid));
+        let resources: Vec<String> = self
+            .apps
+            .iter()
+            .filter(|(name, _)| in_space && names.as_ref().is_none_or(|n| n.contains(name)))
+            .map(|(name, app)| self.json_app(name, app))
+            .collect();
+        let include = query_list(query, "include").unwrap_or_default();
+        let space = format!(
+            r#"{{"guid":"{space_guid}","name":{},"relationships":{{"organization":{{"data":{{"guid":"{}"}}}}}}}}"#,
+            json_str(&self.space),
+            self.org_guid()
+        );
+        let org = format!(
+            r#"{{"guid":"{}","name":{}}}"#,
+            self.org_guid(),
+            json_str(&self.org)
+        );
+        let spaces_of = |r: &[String]| {
+            if r.is_empty() {
+                String::new()
+            } else {
+                space.clone()
+            }
+        };
+        let included = if include.iter().any(|i| i == "space.organization") {
+            let orgs = if resources.is_empty() {
+                String::new()
+            } else {
+                org
+            };
+            Some(format!(
+                r#"{{"spaces":[{}],"organizations":[{orgs}]}}"#,
+                spaces_of(&resources)
+            ))
+        } else if include.iter().any(|i| i == "space") {
+            Some(format!(r#"{{"spaces":[{}]}}"#, spaces_of(&resources)))
+        } else {
+            None
+        };
+        page("/v3/apps", query, &resources, included)
+    }
+
+    /// One route as the v3 API shows it, with every app it is mapped to.
+    fn json_route(&self, url: &str) -> String {
+        let parts = self.route_parts(url);
+        let protocol = if parts.protocol == "tcp" {
+            "null"
+        } else {
+            r#""http1""#
+        };
+        let destinations: Vec<String> = self
+            .apps
+            .values()
+            .filter(|a| a.routes.iter().any(|r| r == url))
+            .map(|a| {
+                format!(
+                    r#"{{"app":{{"guid":"{}","process":{{"type":"web"}}}},"port":8080,"protocol":{protocol}}}"#,
+                    a.guid
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"guid":"{}","protocol":"{}","host":"{}","path":"{}","port":{},"url":"{url}","destinations":[{}],"relationships":{{"domain":{{"data":{{"guid":"{}"}}}}}}}}"#,
+            hash_guid("a000", url),
+            parts.protocol,
+            parts.host,
+            parts.path,
+            parts.port.as_deref().unwrap_or("null"),
+            destinations.join(","),
+            hash_guid("d000", &parts.domain),
+        )
+    }
+
+    /// `GET /v3/routes`: every route of the space, or with `app_guids` those mapped to
+    /// any of the apps, in the order they were created.
+    fn api_routes(&self, query: &str) -> String {
+        let guids = query_list(query, "app_guids");
+        let resources: Vec<String> = self
+            .routes
+            .iter()
+            .filter(|url| {
+                guids.as_ref().is_none_or(|g| {
+                    self.apps
+                        .values()
+                        .any(|a| g.contains(&a.guid) && a.routes.contains(url))
+                })
+            })
+            .map(|url| self.json_route(url))
+            .collect();
+        page("/v3/routes", query, &resources, None)
+    }
+
+    fn json_service(&self, name: &str, s: &Service) -> String {
+        let annotations: Vec<String> = s
+            .annotations
+            .iter()
+            .map(|(k, v)| format!("{}:{}", json_str(k), json_str(v)))
+            .collect();
+        let tags: Vec<String> = s.tags.iter().map(|t| json_str(t)).collect();
+        format!(
+            r#"{{"guid":"{g}","created_at":"2026-11-26T07:45:59Z","updated_at":"2026-11-26T07:45:59Z","name":{},"tags":[{}],"last_operation":{{"type":"create","state":"succeeded","description":"Operation succeeded","created_at":"2026-11-26T07:45:59Z","updated_at":"2026-11-26T07:45:59Z"}},"type":"user-provided","syslog_drain_url":null,"route_service_url":null,"metadata":{{"labels":{{}},"annotations":{{{}}}}},"relationships":{{"space":{{"data":{{"guid":"{}"}}}}}},"links":{{"self":{{"href":"https://api.example.com/v3/service_instances/{g}"}}}}}}"#,
+            json_str(name),
+            tags.join(","),
+            annotations.join(","),
+            self.space_guid(),
+            g = s.guid
+        )
+    }
+
+    /// `/v3/service_instances`: POST creates a user-provided instance (422 when the name
+    /// is taken in the space), GET lists them (`names`, `space_guids`);
+    /// `/v3/service_instances/GUID`: GET, and DELETE (204, no body).
+    fn api_service_instances(
+        &mut self,
+        method: &str,
+        guid: Option<&str>,
+        query: &str,
+        data: &str,
+    ) -> String {
+        const NOT_FOUND: (&str, &str, u32) =
+            ("CF-ResourceNotFound", "Service instance not found", 10010);
+        let space_guid = self.space_guid();
+        match (method, guid) {
+            ("GET", None) => {
+                let names = query_list(query, "names");
+                let spaces = query_list(query, "space_guids");
+                let in_space = spaces.as_ref().is_none_or(|s| s.contains(&space_guid));
+                let resources: Vec<String> = self
+                    .services
+                    .iter()
+                    .filter(|(n, _)| in_space && names.as_ref().is_none_or(|x| x.contains(n)))
+                    .map(|(n, s)| self.json_service(n, s))
+                    .collect();
+                page("/v3/service_instances", query, &resources, None)
+            }
+            ("POST", None) => {
+                let Ok(body) = serde_json::from_str::<serde_json::Value>(data) else {
+                    return api_error(
+                        "CF-MessageParseError",
+                        "Request invalid due to parse error: invalid request body",
+                        1001,
+                    );
+                };
+                let name = body["name"].as_str().unwrap_or_default().to_string();
+                if body["type"] != "user-provided" || name.is_empty() {
+                    return api_error(
+                        "CF-UnprocessableEntity",
+                        "Name must be a string, Type must be one of 'managed', 'user-provided'",
+                        10008,
+                    );
+                }
+                if body.pointer("/relationships/space/data/guid")
+                    != Some(&space_guid.clone().into())
+                {
+                    return api_error(
+                        "CF-UnprocessableEntity",
+                        "Invalid space. Ensure that the space exists and you have access to it.",
+                        10008,
+                    );
+                }
+                if self.services.contains_key(&name) {
+                    return api_error(
+                        "CF-UnprocessableEntity",
+                        &format!("The service instance name is taken: {name}."),
+                        10008,
+                    );
+                }
+                let strings = |v: &serde_json::Value| -> BTreeMap<String, String> {
+                    v.as_object()
+                        .map(|o| {
+                            o.iter()
+                                .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                let service = Service {
+                    guid: hash_guid("5e00", &format!("{name}/{}", self.seq)),
+                    tags: body["tags"]
+                        .as_array()
+                        .map(|t| {
+                            t.iter()
+                                .filter_map(|t| t.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                    annotations: strings(&body["metadata"]["annotations"]),
+                };
+                let json = self.json_service(&name, &service);
+                self.services.insert(name, service);
+                json
+            }
+            (_, Some(guid)) => {
+                let Some(name) = self
+                    .services
+                    .iter()
+                    .find(|(_, s)| s.guid == guid)
+                    .map(|(n, _)| n.clone())
+                else {
+                    return api_error(NOT_FOUND.0, NOT_FOUND.1, NOT_FOUND.2);
+                };
+                match method {
+                    "GET" => self.json_service(&name, &self.services[&name]),
+                    "DELETE" => {
+                        self.services.remove(&name);
+                        String::new()
+                    }
+                    _ => api_error("CF-NotFound", "Unknown request", 10000),
+                }
+            }
+            _ => api_error("CF-NotFound", "Unknown request", 10000),
+        }
+    }
+
     /// `GET /v3/apps/GUID/routes`: the app's routes, each with every app it is mapped to.
     fn json_routes(&self, app: &App) -> String {
         let resources: Vec<String> = app
@@ -1659,6 +2067,25 @@ impl State {
         let (path, query) = path.split_once('?').unwrap_or((&path, ""));
         if path == "/networking/v1/external/policies" {
             return self.api_policies(&method, query, &data, out);
+        }
+        let body = match (path, method.as_str()) {
+            ("/v3/apps", "GET") => Some(self.api_apps(query)),
+            ("/v3/routes", "GET") => Some(self.api_routes(query)),
+            ("/v3/service_instances", m) => Some(self.api_service_instances(m, None, query, &data)),
+            (p, m) => p
+                .strip_prefix("/v3/service_instances/")
+                .filter(|g| !g.is_empty() && !g.contains('/'))
+                .map(|g| {
+                    let g = g.to_string();
+                    self.api_service_instances(m, Some(&g), query, &data)
+                }),
+        };
+        if let Some(body) = body {
+            // DELETE answers 204 with no body: cf prints nothing.
+            if !body.is_empty() {
+                out.out(&body);
+            }
+            return Ok(());
         }
         let Some(rest) = path.strip_prefix("/v3/apps/").filter(|r| !r.is_empty()) else {
             out.out(&api_error("CF-NotFound", "Unknown request", 10000));
@@ -1774,6 +2201,7 @@ impl MemoryCf {
                 tcp_domains: vec![DEFAULT_TCP_DOMAIN.to_string()],
                 internal_domains: vec![DEFAULT_INTERNAL_DOMAIN.to_string()],
                 policies: Vec::new(),
+                services: BTreeMap::new(),
                 faults: Vec::new(),
                 counts: HashMap::new(),
                 seq: 0,
@@ -1869,6 +2297,22 @@ impl MemoryCf {
             end: port,
         };
         state.add_policy(policy);
+        self
+    }
+
+    /// A user-provided service instance in the space, with one annotation: a deploy
+    /// lock someone holds (`cf-bluegreen/lock` = `value`), say.
+    pub fn service(mut self, name: &str, key: &str, value: &str) -> MemoryCf {
+        let state = self.setup();
+        let guid = hash_guid("5e00", &format!("{name}/{}", state.seq));
+        state.services.insert(
+            name.to_string(),
+            Service {
+                guid,
+                tags: Vec::new(),
+                annotations: BTreeMap::from([(key.to_string(), value.to_string())]),
+            },
+        );
         self
     }
 
@@ -1976,6 +2420,20 @@ impl MemoryCf {
 
     pub fn annotation(&self, app: &str, key: &str) -> Option<String> {
         self.lock().apps.get(app)?.annotations.get(key).cloned()
+    }
+
+    /// The names of the space's service instances.
+    pub fn services(&self) -> Vec<String> {
+        self.lock().services.keys().cloned().collect()
+    }
+
+    pub fn service_annotation(&self, name: &str, key: &str) -> Option<String> {
+        self.lock()
+            .services
+            .get(name)?
+            .annotations
+            .get(key)
+            .cloned()
     }
 
     pub fn guid(&self, app: &str) -> Option<String> {
@@ -3118,6 +3576,19 @@ mod tests {
             .file("policies", "guid-frontend guid-blue tcp 8080 8080\n");
 
         const V7: &str = "cf7 version 7.2.0+be4a5ce2b.2020-12-10";
+        let space = hash_guid("c000", "o/s");
+        let lock = crate::cf::v3::user_provided_body(
+            "cf-bluegreen-lock-blue-green",
+            &space,
+            &["cf-bluegreen-lock"],
+            &[(
+                "cf-bluegreen/lock",
+                "me@host pid 1 since 2026-11-26T08:00:00Z token t",
+            )],
+        );
+        let elsewhere = crate::cf::v3::user_provided_body("x", "other-space", &[], &[]);
+        let listed =
+            format!("/v3/service_instances?names=cf-bluegreen-lock-blue-green&space_guids={space}");
         let post = r#"{"policies":[{"destination":{"id":"guid-frontend","protocol":"tcp","ports":{"end":81,"start":80}},"source":{"id":"guid-green"}}]}"#;
         let steps: &[(&str, &[&str])] = &[
             (DEFAULT_VERSION, &["version"]),
@@ -3312,6 +3783,91 @@ mod tests {
                 DEFAULT_VERSION,
                 &["curl", "/networking/v1/external/policies"],
             ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/apps?names=blue,green,nope&include=space.organization&per_page=5000",
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=blue%2Cgreen&include=space"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=nope&include=space.organization"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/apps?names=blue&space_guids=other"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/routes?app_guids=guid-blue,guid-green&per_page=5000",
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/routes?app_guids=guid-frontend"],
+            ),
+            (DEFAULT_VERSION, &["curl", "/v3/routes", "-X", "POST"]),
+            (DEFAULT_VERSION, &["space", "s", "--guid"]),
+            (DEFAULT_VERSION, &["space", "nope", "--guid"]),
+            (DEFAULT_VERSION, &["services"]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (
+                DEFAULT_VERSION,
+                &[
+                    "curl",
+                    "/v3/service_instances",
+                    "-X",
+                    "POST",
+                    "-d",
+                    &elsewhere,
+                ],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", "nope"],
+            ),
+            (DEFAULT_VERSION, &["curl", &listed]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances?names=nope"],
+            ),
+            (DEFAULT_VERSION, &["services"]),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances/nope", "-X", "DELETE"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green", "-f"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["delete-service", "cf-bluegreen-lock-blue-green", "-f"],
+            ),
+            (
+                DEFAULT_VERSION,
+                &["curl", "/v3/service_instances", "-X", "POST", "-d", &lock],
+            ),
+            (DEFAULT_VERSION, &["curl", &listed]),
+            (V6, &["curl", &listed]),
             (
                 DEFAULT_VERSION,
                 &["unmap-route", "blue", "tcp.example.com", "--port", "2000"],

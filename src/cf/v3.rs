@@ -3,6 +3,8 @@
 //! never compare text). `cf curl` exits 0 on HTTP errors, so every body is checked for an
 //! error first.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 
 use crate::route::Route;
@@ -18,6 +20,8 @@ struct V3Error {
     detail: String,
     #[serde(default)]
     title: String,
+    #[serde(default)]
+    code: u32,
 }
 
 /// The policy server and the v2 API answer errors in other shapes.
@@ -62,6 +66,175 @@ struct Page<T> {
 struct Pagination {
     #[serde(default)]
     total_results: usize,
+    #[serde(default)]
+    next: Option<Link>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Link {
+    href: String,
+}
+
+impl<T> Page<T> {
+    /// The path of the next page, for `cf curl` (which takes a path, not a URL).
+    fn next(&self) -> Option<String> {
+        let href = &self.pagination.as_ref()?.next.as_ref()?.href;
+        let path = match href.find("://") {
+            Some(at) => {
+                let rest = &href[at + 3..];
+                &rest[rest.find('/').unwrap_or(rest.len())..]
+            }
+            None => href.as_str(),
+        };
+        (!path.is_empty()).then(|| path.to_string())
+    }
+}
+
+/// One page of a list, and the path of the next one if there is more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listed<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// Percent-encodes a value for a query string: everything but RFC 3986's unreserved
+/// characters. App names may hold spaces, `&` or `#`.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The values of a list filter (`names=a,b`): each encoded, joined by commas.
+pub fn list(values: &[&str]) -> String {
+    values
+        .iter()
+        .map(|v| encode(v))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Metadata {
+    #[serde(default)]
+    annotations: BTreeMap<String, Option<String>>,
+}
+
+impl Metadata {
+    fn annotations(self) -> BTreeMap<String, String> {
+        self.annotations
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct ToOne {
+    data: Option<GuidRef>,
+}
+
+#[derive(Debug, Deserialize)]
+struct GuidRef {
+    guid: String,
+}
+
+/// An app as `GET /v3/apps` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub guid: String,
+    pub name: String,
+    /// `STARTED` or `STOPPED`.
+    pub started: bool,
+    pub annotations: BTreeMap<String, String>,
+    pub space_guid: String,
+    /// From `include=space.organization`: the space's and its org's names.
+    pub space: Option<String>,
+    pub org: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AppResource {
+    guid: String,
+    name: String,
+    state: String,
+    #[serde(default)]
+    metadata: Metadata,
+    relationships: AppRelationships,
+}
+
+#[derive(Debug, Deserialize)]
+struct AppRelationships {
+    space: ToOne,
+}
+
+#[derive(Debug, Deserialize)]
+struct NamedResource {
+    guid: String,
+    name: String,
+    #[serde(default)]
+    relationships: Option<SpaceRelationships>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SpaceRelationships {
+    organization: ToOne,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Included {
+    #[serde(default)]
+    spaces: Vec<NamedResource>,
+    #[serde(default)]
+    organizations: Vec<NamedResource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct AppsPage {
+    #[serde(flatten)]
+    page: Page<AppResource>,
+    #[serde(default)]
+    included: Included,
+}
+
+/// `GET /v3/apps?names=...&include=space.organization`: the apps, each with the names
+/// of its space and org (from `included`).
+pub fn parse_apps(body: &str) -> Result<Listed<App>, String> {
+    let AppsPage { page, included } = parse(body, "a list of apps")?;
+    let next = page.next();
+    let items = page
+        .resources
+        .into_iter()
+        .map(|a| {
+            let space_guid = a
+                .relationships
+                .space
+                .data
+                .map(|d| d.guid)
+                .ok_or_else(|| format!("the app {} has no space", a.name))?;
+            let space = included.spaces.iter().find(|s| s.guid == space_guid);
+            let org = space
+                .and_then(|s| s.relationships.as_ref())
+                .and_then(|r| r.organization.data.as_ref())
+                .and_then(|o| included.organizations.iter().find(|x| x.guid == o.guid));
+            Ok(App {
+                started: a.state.eq_ignore_ascii_case("STARTED"),
+                guid: a.guid,
+                name: a.name,
+                annotations: a.metadata.annotations(),
+                space: space.map(|s| s.name.clone()),
+                org: org.map(|o| o.name.clone()),
+                space_guid,
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Listed { items, next })
 }
 
 #[derive(Debug, Deserialize)]
@@ -73,6 +246,38 @@ struct RouteResource {
     #[serde(default)]
     port: Option<u16>,
     url: String,
+    #[serde(default)]
+    destinations: Vec<DestinationResource>,
+}
+
+#[derive(Debug, Deserialize)]
+struct DestinationResource {
+    app: GuidRef,
+}
+
+/// A route and the GUIDs of the apps it is mapped to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedRoute {
+    pub route: Route,
+    pub apps: Vec<String>,
+}
+
+/// `GET /v3/routes?app_guids=...`: every route mapped to any of the apps, with all its
+/// destinations.
+pub fn parse_mapped_routes(body: &str) -> Result<Listed<MappedRoute>, String> {
+    let page: Page<RouteResource> = parse(body, "a list of routes")?;
+    let next = page.next();
+    let items = page
+        .resources
+        .iter()
+        .map(|r| {
+            Ok(MappedRoute {
+                route: route_of(r)?,
+                apps: r.destinations.iter().map(|d| d.app.guid.clone()).collect(),
+            })
+        })
+        .collect::<Result<_, String>>()?;
+    Ok(Listed { items, next })
 }
 
 /// `GET /v3/apps/GUID/routes`: every route the app holds, HTTP (internal ones included)
@@ -145,6 +350,127 @@ pub fn parse_running(body: &str) -> Result<(u32, u32), String> {
         .filter(|s| s.state.eq_ignore_ascii_case("running"))
         .count();
     Ok((running as u32, page.resources.len() as u32))
+}
+
+/// `GET /v3/apps/GUID/processes/web/stats`: each instance's state, as `cf app` prints
+/// it (`running`, `starting`, `crashed`, `down`).
+pub fn parse_instance_states(body: &str) -> Result<Vec<String>, String> {
+    let page: Page<Stat> = parse(body, "process stats")?;
+    Ok(page
+        .resources
+        .iter()
+        .map(|s| s.state.to_ascii_lowercase())
+        .collect())
+}
+
+/// A service instance, as the v3 API shows one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceInstance {
+    pub guid: String,
+    pub name: String,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ServiceInstanceResource {
+    guid: String,
+    name: String,
+    #[serde(default)]
+    metadata: Metadata,
+}
+
+impl From<ServiceInstanceResource> for ServiceInstance {
+    fn from(r: ServiceInstanceResource) -> ServiceInstance {
+        ServiceInstance {
+            guid: r.guid,
+            name: r.name,
+            annotations: r.metadata.annotations(),
+        }
+    }
+}
+
+/// What `POST /v3/service_instances` answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    /// 201: the instance is ours.
+    Instance(ServiceInstance),
+    /// 422: an instance of that name exists in the space.
+    NameTaken,
+}
+
+/// Whether an API error says that the name is taken. A duplicate user-provided instance
+/// is `CF-UnprocessableEntity` (10008) "The service instance name is taken: NAME."
+/// (cloud_controller_ng, `ServiceInstanceCreateMixin#validation_error!`); older Cloud
+/// Controllers and the v2 API said `CF-ServiceInstanceNameTaken` (60002). 10008 alone
+/// is any unprocessable request (a quota, a bad space), so it needs the detail too.
+fn name_taken(e: &V3Error) -> bool {
+    e.code == 60002
+        || e.title == "CF-ServiceInstanceNameTaken"
+        || (e.code == 10008 || e.title == "CF-UnprocessableEntity")
+            && e.detail.to_ascii_lowercase().contains("name is taken")
+}
+
+/// The answer to `POST /v3/service_instances`.
+pub fn parse_created(body: &str) -> Result<Created, String> {
+    if let Ok(e) = serde_json::from_str::<V3Errors>(body) {
+        if e.errors.iter().any(name_taken) {
+            return Ok(Created::NameTaken);
+        }
+    }
+    let r: ServiceInstanceResource = parse(body, "a service instance")?;
+    Ok(Created::Instance(r.into()))
+}
+
+/// `GET /v3/service_instances?names=...&space_guids=...`.
+pub fn parse_service_instances(body: &str) -> Result<Listed<ServiceInstance>, String> {
+    let page: Page<ServiceInstanceResource> = parse(body, "a list of service instances")?;
+    let next = page.next();
+    Ok(Listed {
+        items: page.resources.into_iter().map(Into::into).collect(),
+        next,
+    })
+}
+
+/// The answer to `DELETE /v3/service_instances/GUID`: 204 and no body for a
+/// user-provided instance; an instance already gone (404) is deleted as well.
+pub fn parse_deleted(body: &str) -> Result<(), String> {
+    if body.trim().is_empty() {
+        return Ok(());
+    }
+    if let Ok(e) = serde_json::from_str::<V3Errors>(body) {
+        if e.errors
+            .iter()
+            .all(|e| e.code == 60004 || e.title == "CF-ResourceNotFound")
+        {
+            return Ok(());
+        }
+    }
+    match api_error(body) {
+        Some(e) => Err(e),
+        // 202 with a job: the deletion goes on in the background.
+        None => Ok(()),
+    }
+}
+
+/// The body of `POST /v3/service_instances` for a user-provided instance.
+pub fn user_provided_body(
+    name: &str,
+    space_guid: &str,
+    tags: &[&str],
+    annotations: &[(&str, &str)],
+) -> String {
+    let annotations: serde_json::Map<String, serde_json::Value> = annotations
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    serde_json::json!({
+        "type": "user-provided",
+        "name": name,
+        "relationships": { "space": { "data": { "guid": space_guid } } },
+        "tags": tags,
+        "metadata": { "annotations": annotations },
+    })
+    .to_string()
 }
 
 /// A container-to-container network policy, as the policy server names it: app GUIDs,

@@ -18,8 +18,15 @@ pub(super) fn match_instances(
     like: &str,
     pushed: bool,
 ) -> Result<(), StepError> {
-    let (guid, like_guid) = (guid(ctx, app, None)?, guid(ctx, like, None)?);
-    let (ours, theirs) = (ctx.cf.process(&guid)?, ctx.cf.process(&like_guid)?);
+    let guid = guid(ctx, app, None)?;
+    // The live app's process as the state read found it (it is not pushed); the new
+    // version's as the push left it, so read now.
+    let seen = ctx.seen.lock().unwrap().processes.get(like).copied();
+    let theirs = match seen {
+        Some(p) => p,
+        None => ctx.cf.process(&super::guid(ctx, like, None)?)?,
+    };
+    let ours = ctx.cf.process(&guid)?;
     if ours.memory_in_mb != theirs.memory_in_mb || ours.disk_in_mb != theirs.disk_in_mb {
         ctx.warn(&format!(
             "{app} has {} MB of memory and {} MB of disk per instance, {like} has {} MB and {} MB",

@@ -357,19 +357,50 @@ fn annotate(
 /// warning when no internal route moves: there may be nothing to copy, and a deploy must
 /// not depend on it. When one moves (`required`), or once they are read, adding them
 /// must work: internal callers would be denied after the switch.
+///
+/// The policies come from the state read when it listed them for `from` (the push keeps
+/// an app's GUID, so they still name it), else from the policy server now; a failed read
+/// that `required` cannot pass over is tried again here.
 fn copy_policies(ctx: &Context, from: &str, to: &str, required: bool) -> Result<(), StepError> {
     let (from_guid, to_guid) = (guid(ctx, from, None)?, guid(ctx, to, None)?);
-    let theirs = match ctx.cf.policies(&from_guid) {
-        Ok(p) => p,
-        Err(e) if !required => {
-            ctx.warn(&format!(
-                "could not read the network policies of {from}, so {to} gets none of them: {e}\n  \
-                 if other apps reach {from} over an internal route, give {to} the same policies \
-                 (cf network-policies, cf add-network-policy)"
-            ));
+    let seen = ctx.seen.lock().unwrap().policies.clone();
+    let seen = seen
+        .filter(|s| s.ids.contains(&from_guid) && (s.read.is_ok() || !required))
+        .map(|s| (s.ids, s.read));
+    let unreadable = |e: &dyn std::fmt::Display| {
+        ctx.warn(&format!(
+            "could not read the network policies of {from}, so {to} gets none of them: {e}\n  \
+             if other apps reach {from} over an internal route, give {to} the same policies \
+             (cf network-policies, cf add-network-policy)"
+        ));
+    };
+    let (all, to_listed) = match seen {
+        // `to` was not asked for: it did not exist then, so no policy names its new GUID.
+        Some((ids, Ok(all))) => (all, ids.contains(&to_guid)),
+        // Only when not `required` (filtered above).
+        Some((_, Err(e))) => {
+            unreadable(&e);
             return Ok(());
         }
-        Err(e) => return Err(e.into()),
+        None => match ctx.cf.policies(&[from_guid.as_str(), to_guid.as_str()]) {
+            Ok(all) => (all, true),
+            Err(e) if !required => {
+                unreadable(&e);
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        },
+    };
+    let names = |p: &Policy, id: &str| p.source.id == id || p.destination.id == id;
+    let theirs: Vec<Policy> = all
+        .iter()
+        .filter(|p| names(p, &from_guid))
+        .cloned()
+        .collect();
+    let have: Vec<Policy> = if to_listed {
+        all.iter().filter(|p| names(p, &to_guid)).cloned().collect()
+    } else {
+        Vec::new()
     };
     let swap = |id: &str| {
         if id == from_guid {
@@ -389,7 +420,6 @@ fn copy_policies(ctx: &Context, from: &str, to: &str, required: bool) -> Result<
         .collect();
     wanted.sort();
     wanted.dedup();
-    let have = ctx.cf.policies(&to_guid)?;
     wanted.retain(|p| !have.contains(p));
     if wanted.is_empty() {
         return Ok(());

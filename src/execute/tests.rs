@@ -69,12 +69,11 @@ fn a_later_deploy_runs_the_guide_order_and_says_so() {
         ]
     );
     let lines = events.lines();
-    assert_eq!(lines[0], "ok read the current state");
-    assert_eq!(lines[2], "ok take the deploy lock");
-    assert_eq!(lines[3], "plan: deploy to b from Some(\"a\")");
+    assert_eq!(lines[0], "ok read the current state, take the deploy lock");
+    assert_eq!(lines[2], "plan: deploy to b from Some(\"a\")");
     // One line per step, in the plan's order, side by side or not.
     assert_eq!(
-        lines[4..],
+        lines[3..],
         [
             "ok push the new version to b (no route)",
             "ok record deploy on b, clearing checked, live-since",
@@ -93,7 +92,7 @@ fn a_later_deploy_runs_the_guide_order_and_says_so() {
     );
     assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
     assert!(cf.annotation("b", metadata::CHECKED).is_some());
-    assert_eq!(cf.annotation("a", metadata::LOCK), None);
+    assert!(cf.services().is_empty(), "the lock is released");
     cf.assert_always_served(LIVE);
 }
 
@@ -138,10 +137,10 @@ fn an_unmap_from_the_old_app_that_took_effect_completes_the_switch() {
 
 #[test]
 fn without_cf_state_recovery_undoes_what_was_attempted() {
-    // The live map fails; then cf cannot report the apps any more. Nine `app` calls
-    // come before: both apps and their GUIDs, twice (before and after the lock), and
-    // the look after the push; the tenth is the recovery's.
-    let cf = blue_live().fail("map-route:2").fail_reads_from(10);
+    // The live map fails; then cf cannot report the apps any more. One `app` call
+    // comes before, the look after the push (the state read is JSON through `cf
+    // curl`); the second is the recovery's.
+    let cf = blue_live().fail("map-route:2").fail_reads_from(2);
     let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
     assert!(
         matches!(result, Err(Error::DeployFailed { .. })),
@@ -167,7 +166,7 @@ fn a_failed_recovery_is_unsafe_and_names_the_commands() {
         .to_string()
         .ends_with("    cf unmap-route b example.com --hostname stg\n    cf stop b"));
     // The lock is kept for a human.
-    assert!(cf.annotation("a", metadata::LOCK).is_some());
+    assert_eq!(cf.services(), ["cf-bluegreen-lock-a-b"]);
     cf.assert_always_served(LIVE);
 }
 
@@ -424,9 +423,7 @@ fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
                         cf.routes(other)
                     );
                     assert_ne!(cf.started(other), Some(true), "{case}: {other} runs");
-                    for app in ["a", "b"] {
-                        assert_eq!(cf.annotation(app, metadata::LOCK), None, "{case}: lock");
-                    }
+                    assert!(cf.services().is_empty(), "{case}: lock");
                 }
             }
         }
@@ -596,7 +593,8 @@ fn run_then(cf: &MemoryCf, config: &Config) -> (Result<(), Error>, Recorder, Opt
     let seen = std::sync::Mutex::new(None);
     let result = {
         let ctx = Context::new(config, cf, &events, "tester@host pid 1");
-        let (pair, meta) = crate::preflight::observe(&ctx).unwrap();
+        let observed = crate::preflight::preflight(&ctx).unwrap();
+        let (pair, meta) = (observed.pair, observed.meta);
         let id = metadata::DeployId("2026-12-02T00:00:00Z tester".into());
         let plan = crate::plan::plan_deploy(config, &pair, &meta, &id).unwrap();
         let last = || {
@@ -711,7 +709,8 @@ fn a_second_interrupt_during_a_batch_names_every_step_of_it() {
     let cf = rich_blue_live();
     let events = Recorder::default();
     let ctx = Context::new(&config, &cf, &events, "tester@host pid 1");
-    let (pair, meta) = crate::preflight::observe(&ctx).unwrap();
+    let observed = crate::preflight::preflight(&ctx).unwrap();
+    let (pair, meta) = (observed.pair, observed.meta);
     let id = metadata::DeployId("2026-12-02T00:00:00Z tester".into());
     let plan = crate::plan::plan_deploy(&config, &pair, &meta, &id).unwrap();
     let maps = plan

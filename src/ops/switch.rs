@@ -1,15 +1,16 @@
-//! What `deploy` and `rollback` share: read the state, decide, take the lock, read again
-//! and decide again, run the plan, release the lock, sum up.
+//! What `deploy` and `rollback` share: read the state and take the lock (side by side),
+//! decide, run the plan, release the lock, sum up.
 
 use super::SwitchOptions;
 use crate::context::Context;
 use crate::error::Error;
-use crate::execute::execute;
+use crate::execute::execute_then;
 use crate::lock;
 use crate::metadata::{self, DeployId};
 use crate::plan::{self, Kind, Plan};
-use crate::preflight::{self, Observed};
+use crate::preflight::{self, LockRequest, Observed, Wants};
 use crate::report::{timed, Activity, Event};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> Result<Plan, Error> {
     let (config, pair, meta) = (ctx.config, &observed.pair, &observed.meta);
@@ -21,17 +22,18 @@ fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> R
 
 pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Result<(), Error> {
     let events = ctx.events;
-    let observed = timed(events, Activity::ReadState, || preflight::preflight(ctx))?;
-    events.emit(Event::Connected {
-        version: &observed.version,
-        target: &observed.target,
-    });
     let id = DeployId::new(ctx.who);
     if options.dry_run {
+        // No lock call at all: the dry run only reads.
+        let observed = timed(events, Activity::ReadState, || preflight::preflight(ctx))?;
+        events.emit(Event::Connected {
+            version: &observed.version,
+            target: &observed.target,
+        });
         for (app, meta) in &observed.meta {
             if let Some(lock) = meta.get(metadata::LOCK) {
                 ctx.warn(&format!(
-                    "{app} carries a deploy lock: {}",
+                    "{app} carries a deploy lock of an earlier version of cf-bluegreen: {}",
                     lock::parse_value(lock).holder
                 ));
             }
@@ -48,34 +50,43 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         return Ok(());
     }
 
-    // A state that needs a human is reported before anything is written, the lock included.
-    make_plan(ctx, kind, &observed, &id)?;
-    let acquire = || lock::acquire(ctx, &observed, &id.0, options.force_unlock);
-    let held = if ctx.config.lock.enabled && !observed.meta.is_empty() {
-        timed(events, Activity::TakeLock, acquire)?
-    } else {
-        // Nothing to lock with (it says why), or locking is off: no step to show.
-        acquire()?
+    let wants = Wants {
+        lock: ctx.config.lock.enabled.then_some(LockRequest {
+            token: &id.0,
+            force: options.force_unlock,
+        }),
+        switch: true,
     };
+    // The lock is taken side by side with the reads, and nothing is read again once it
+    // is held: see the argument in crate::lock.
+    let activity = if wants.lock.is_some() {
+        Activity::ReadStateAndLock
+    } else {
+        Activity::ReadState
+    };
+    let (observed, held) = timed(events, activity, || preflight::read(ctx, wants))?;
+    events.emit(Event::Connected {
+        version: &observed.version,
+        target: &observed.target,
+    });
+    let released = AtomicBool::new(false);
     let result = (|| {
-        let observed = match &held {
-            // Another deploy may have finished while this one waited for the lock.
-            Some(_) => {
-                let (pair, meta) = preflight::observe(ctx).map_err(Error::Observe)?;
-                Observed {
-                    pair,
-                    meta,
-                    ..observed
-                }
-            }
-            None => observed,
-        };
+        // A state that needs a human is reported before anything else is written (the
+        // lock, if just taken, is released below).
         let plan = make_plan(ctx, kind, &observed, &id)?;
         events.emit(Event::PlanReady {
             plan: &plan,
             config: ctx.config,
         });
-        execute(ctx, &plan)?;
+        // The lock goes back side by side with the final cleanup, costing no round of its
+        // own; `released` says whether that happened.
+        let release = || {
+            if let Some(held) = &held {
+                lock::release(ctx, held);
+                released.store(true, Ordering::SeqCst);
+            }
+        };
+        execute_then(ctx, &plan, &release)?;
         events.emit(Event::Summary {
             plan: &plan,
             config: ctx.config,
@@ -83,12 +94,12 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         });
         Ok(())
     })();
-    if let Some(held) = &held {
+    if let Some(held) = held.as_ref().filter(|_| !released.load(Ordering::SeqCst)) {
         match &result {
             Err(Error::Unsafe { .. }) => ctx.warn(&format!(
-                "the deploy lock on {} is kept, so that no other deploy runs before the state is fixed; \
+                "the deploy lock {} is kept, so that no other deploy runs before the state is fixed; \
                  after fixing it, run again with --force-unlock",
-                held.app
+                held.name
             )),
             _ => lock::release(ctx, held),
         }

@@ -98,7 +98,8 @@ impl Sink for Tagged<'_> {
 #[derive(Debug, Clone, Copy)]
 pub enum Activity<'a> {
     ReadState,
-    TakeLock,
+    /// The state read with the deploy lock taken side by side.
+    ReadStateAndLock,
     Step(&'a Step),
     /// A step of the recovery after a failure.
     Recover(&'a Step),
@@ -108,7 +109,9 @@ impl fmt::Display for Activity<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Activity::ReadState => f.write_str("read the current state"),
-            Activity::TakeLock => f.write_str("take the deploy lock"),
+            Activity::ReadStateAndLock => {
+                f.write_str("read the current state, take the deploy lock")
+            }
             Activity::Step(step) => write!(f, "{step}"),
             Activity::Recover(step) => write!(f, "recover: {step}"),
         }
