@@ -29,7 +29,8 @@ fn strings(node: &Yaml) -> Vec<&str> {
 }
 
 /// The simple commands of a shell script, as argv: continuation lines joined, comments
-/// dropped, `&&`, `||`, `|` and `;` splitting a line into its commands, and `sudo` left out.
+/// dropped, `&&`, `||`, `|` and `;` splitting a line into its commands, `sudo` and
+/// redirections left out.
 fn commands(script: &str) -> Vec<Vec<String>> {
     let joined = script.replace("\\\n", " ");
     let mut out = Vec::new();
@@ -40,10 +41,14 @@ fn commands(script: &str) -> Vec<Vec<String>> {
         }
         let words = shell_words::split(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
         for command in words.split(|w| ["&&", "||", "|", ";"].contains(&w.as_str())) {
-            match command {
+            let end = command
+                .iter()
+                .position(|w| w.starts_with('>') || w.starts_with("2>"))
+                .unwrap_or(command.len());
+            match &command[..end] {
                 [] => {}
                 [sudo, rest @ ..] if sudo == "sudo" => out.push(rest.to_vec()),
-                _ => out.push(command.to_vec()),
+                command => out.push(command.to_vec()),
             }
         }
     }
@@ -261,4 +266,28 @@ fn concourse() {
     let args = strings(key(run, "args"));
     let script = args.last().expect("the script");
     check_commands("concourse.yml", &text, &[script]);
+}
+
+#[test]
+fn the_readmes_ci_section_runs_only_command_lines_that_parse() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("\n## CI\n").expect("a CI section");
+    let section = &readme[start..];
+    let section = &section[..section[1..].find("\n## ").unwrap()];
+    let mut seen = Vec::new();
+    for block in section.split("```sh\n").skip(1) {
+        let block = &block[..block.find("```").unwrap()];
+        for c in commands(block)
+            .into_iter()
+            .filter(|c| c[0] == "cf-bluegreen")
+        {
+            if let Err(e) = Cli::try_parse_from(c.iter()) {
+                panic!("README: `{}` does not parse:\n{e}", c.join(" "));
+            }
+            seen.push(c[1].clone());
+        }
+    }
+    for command in ["deploy", "completions", "man"] {
+        assert!(seen.iter().any(|c| c == command), "{command}: {seen:?}");
+    }
 }

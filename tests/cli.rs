@@ -121,4 +121,9 @@ fn a_command_that_needs_the_config_still_says_so() {
     // The same bare directory makes `status` fail on the missing file, before any cf call.
     let out = run_bare(&["status"]);
     assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cannot read the configuration deploy.toml"),
+        "{stderr}"
+    );
 }
