@@ -79,6 +79,14 @@ pub enum Command {
     },
     /// Show both apps, their state and routes, and which one is live
     Status,
+    /// Print a completion script for SHELL on stdout (needs no configuration and no cf)
+    Completions {
+        /// The shell whose completion script to print
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout (needs no configuration and no cf)
+    Man,
 }
 
 /// Which of the file's `[[deployments]]` to run, and how together: the flags `deploy`
@@ -132,7 +140,7 @@ mod tests {
         let cli = Cli::try_parse_from(["cf-bluegreen"].iter().chain(args))?;
         match cli.command {
             Command::Deploy { pairs, .. } | Command::Rollback { pairs, .. } => Ok(pairs),
-            Command::Status => panic!("not a deploy or a rollback"),
+            other => panic!("not a deploy or a rollback: {other:?}"),
         }
     }
 

@@ -3,6 +3,7 @@
 mod support;
 
 mod bad_input;
+mod ci_recipes;
 mod cli;
 mod config_errors;
 mod deploy;

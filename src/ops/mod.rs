@@ -2,8 +2,10 @@
 //! `status` do, in order, from reading the state to the summary. They hold the order of
 //! things (read, lock, read again, plan, execute, unlock); the decisions are in
 //! [`crate::plan`], the cf calls in [`crate::cf`], the output in [`crate::report`].
+//! [`docs`] renders `completions` and `man` from the command line's definition.
 
 pub mod deploy;
+pub mod docs;
 pub mod rollback;
 pub mod status;
 pub mod suite;
@@ -30,9 +32,12 @@ pub struct SwitchOptions {
 /// records. A configuration with `[[deployments]]` runs every selected pair (see
 /// [`suite`]); one without runs its single pair exactly as it always did.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
-    let suite = Suite::load(&cli.config, &crate::context::cf_limits())?;
+    let load = || Suite::load(&cli.config, &crate::context::cf_limits());
     let (kind, options, pairs) = match &cli.command {
-        Command::Status => return status_all(&suite, cf, events, who),
+        // From the command line's definition alone: no configuration file, no cf.
+        Command::Completions { shell } => return docs::print(&docs::completions(*shell)),
+        Command::Man => return docs::print(&docs::man()),
+        Command::Status => return status_all(&load()?, cf, events, who),
         Command::Deploy {
             dry_run,
             force_unlock,
@@ -48,6 +53,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         dry_run: options.0,
         force_unlock: options.1,
     };
+    let suite = load()?;
     let selected = suite.select(&pairs.only)?;
     if !suite.has_names() {
         let config = &selected[0].config;
