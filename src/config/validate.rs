@@ -67,7 +67,7 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
     let smoke_path = raw.smoke.path.clone();
     let smoke = smoke(raw.smoke, &staging, &mut problems);
     let cf = cf(raw.cf, limits, &mut problems, &mut warnings);
-    let lock = lock(raw.lock, &mut problems);
+    let lock = lock(raw.lock, &mut problems, &mut warnings);
     // Here rather than in `cf` only to keep the order problems have always been listed
     // in: cf.space came after the [lock] keys.
     space_needs_org(&cf, &mut problems);
@@ -418,7 +418,15 @@ fn space_needs_org(cf: &CfSettings, problems: &mut Problems) {
     }
 }
 
-fn lock(raw: RawLock, problems: &mut Problems) -> LockSettings {
+/// `[lock]`. `lock.settle` is accepted and warned about: files written for the lock that
+/// waited for its write to settle keep working. Its value still reaches [`LockSettings`]
+/// for as long as the lock reads it, but a bad one is no longer a problem.
+fn lock(raw: RawLock, problems: &mut Problems, warnings: &mut Vec<String>) -> LockSettings {
+    if let Some(v) = &raw.settle {
+        warnings.push(format!(
+            "lock.settle = \"{v}\" is no longer used: the deploy lock needs no settle time; remove the key"
+        ));
+    }
     LockSettings {
         enabled: raw.enabled.unwrap_or(true),
         stale_after: duration(
@@ -427,12 +435,10 @@ fn lock(raw: RawLock, problems: &mut Problems) -> LockSettings {
             DEFAULT_LOCK_STALE_AFTER,
             problems,
         ),
-        settle: duration(
-            "lock.settle",
-            raw.settle.as_deref(),
-            DEFAULT_LOCK_SETTLE,
-            problems,
-        ),
+        settle: raw
+            .settle
+            .and_then(|v| humantime::parse_duration(v.trim()).ok())
+            .unwrap_or(DEFAULT_LOCK_SETTLE),
     }
 }
 
@@ -912,6 +918,19 @@ start-timeout = "30m"
         let refuse =
             parse(&MINIMAL.replace("[routes]", "[routes]\nunlisted = \"refuse\"")).unwrap();
         assert_eq!(refuse.unlisted, Unlisted::Refuse);
+    }
+
+    #[test]
+    fn lock_settle_is_accepted_with_a_warning() {
+        let c = parse(&format!("{MINIMAL}\n[lock]\nsettle = \"1ms\"\n")).unwrap();
+        assert_eq!(
+            c.warnings,
+            ["lock.settle = \"1ms\" is no longer used: the deploy lock needs no settle time; remove the key"]
+        );
+        // No longer checked: a value that is not a duration is no problem either.
+        let c = parse(&format!("{MINIMAL}\n[lock]\nsettle = \"soon\"\n")).unwrap();
+        assert_eq!(c.lock.settle, DEFAULT_LOCK_SETTLE);
+        assert_eq!(c.warnings.len(), 1);
     }
 
     #[test]
