@@ -86,7 +86,7 @@ fn at_once_text() -> String {
 }
 
 /// Waits `duration`, or less when an interrupt comes: every wait of the tool (the smoke
-/// check's interval, the lock's settle time) goes through here, so that Ctrl-C is never
+/// check's interval, the drain) goes through here, so that Ctrl-C is never
 /// held up by one. Returns whether it waited the whole time.
 pub fn sleep(duration: Duration) -> bool {
     let until = Instant::now() + duration;

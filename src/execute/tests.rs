@@ -15,8 +15,7 @@ const LIVE: &str = "live.example.com";
 const STAGING: &str = "stg.example.com";
 /// No HTTP check (the smoke module tests its own), no wait for the lock or the drain.
 /// Ends in `[switch]`, so that a test can add keys of that table.
-const QUICK: &str =
-    "[smoke]\nenabled = false\ninterval = \"1ms\"\n[lock]\nsettle = \"1ms\"\n[switch]\ndrain = \"0s\"\n";
+const QUICK: &str = "[smoke]\nenabled = false\ninterval = \"1ms\"\n[switch]\ndrain = \"0s\"\n";
 
 /// `a` is live, `b` stopped: the usual state before a deploy.
 fn blue_live() -> MemoryCf {

@@ -138,7 +138,7 @@ mod tests {
             &path,
             format!(
                 "[apps]\nblue = \"a\"\ngreen = \"b\"\n[routes]\ndomain = \"example.com\"\nlive = \"live\"\nstaging = \"stg\"\n\
-                 [smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n{extra}"
+                 [smoke]\nenabled = false\n{extra}"
             ),
         )
         .unwrap();

@@ -246,7 +246,7 @@ mod tests {
     fn config(i: usize) -> Config {
         let text = format!(
             "[apps]\nblue = \"a{i}\"\ngreen = \"b{i}\"\n[routes]\ndomain = \"example.com\"\nlive = \"live{i}\"\nstaging = \"stg{i}\"\n\
-             [smoke]\nenabled = false\n[lock]\nsettle = \"1ms\"\n[switch]\ndrain = \"0s\"\n"
+             [smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n"
         );
         Config::parse(&text, Path::new("deploy.toml")).unwrap()
     }
