@@ -29,6 +29,45 @@ pub struct Context<'a> {
     /// `--all-or-nothing`: called once the new version has passed its checks, before its
     /// first live route; `false` means another pair failed, and this one must not switch.
     pub gate: Option<&'a (dyn Fn() -> bool + Sync)>,
+    /// Shared by the pairs of a suite: the first call that sends the access token runs
+    /// alone in the whole process, not only in its pair (see [`FirstCall`]).
+    pub first_call: Option<&'a FirstCall>,
+}
+
+/// The first call that sends cf's access token, once per process: each cf process that
+/// finds the token expired refreshes it and rewrites config.json (cf v6 in place), so
+/// refreshes side by side race, and a read during one can see half a file. Pairs of a
+/// suite that start together wait for the first one's call to end, then go on side by
+/// side with a fresh token.
+#[derive(Default)]
+pub struct FirstCall {
+    /// 0: nobody has made it; 1: being made; 2: made.
+    state: Mutex<u8>,
+    done: std::sync::Condvar,
+}
+
+impl FirstCall {
+    /// Runs `call`: alone if it is the first, else once the first has ended.
+    pub fn run<T>(&self, call: impl FnOnce() -> T) -> T {
+        let mut state = self.state.lock().unwrap();
+        loop {
+            match *state {
+                0 => {
+                    *state = 1;
+                    drop(state);
+                    let result = call();
+                    *self.state.lock().unwrap() = 2;
+                    self.done.notify_all();
+                    return result;
+                }
+                1 => state = self.done.wait(state).unwrap(),
+                _ => {
+                    drop(state);
+                    return call();
+                }
+            }
+        }
+    }
 }
 
 /// What the state read learnt for later steps (see [`crate::preflight`]). Each entry is
@@ -70,6 +109,7 @@ impl<'a> Context<'a> {
             started: Instant::now(),
             name: None,
             gate: None,
+            first_call: None,
         }
     }
 
@@ -104,4 +144,33 @@ fn hostname() -> Option<String> {
         .ok()
         .map(|h| h.trim().to_string())
         .filter(|h| !h.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn the_first_call_runs_alone_and_the_others_after_it() {
+        let first = FirstCall::default();
+        let log = Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for i in 0..4 {
+                let (first, log) = (&first, &log);
+                s.spawn(move || {
+                    first.run(|| {
+                        log.lock().unwrap().push(format!("start {i}"));
+                        std::thread::sleep(Duration::from_millis(30));
+                        log.lock().unwrap().push(format!("end {i}"));
+                    })
+                });
+            }
+        });
+        let log = log.into_inner().unwrap();
+        // Whoever came first started and ended before anyone else started.
+        assert!(log[0].starts_with("start "), "{log:?}");
+        assert_eq!(log[1], log[0].replace("start", "end"), "{log:?}");
+        assert_eq!(log.len(), 8);
+    }
 }

@@ -71,7 +71,13 @@ pub fn read(ctx: &Context, wants: Wants) -> Result<(Observed, Option<Held>), Err
     let (blue, green) = (config.blue.as_str(), config.green.as_str());
     let (version, target, apps) = thread::scope(|s| {
         let target = s.spawn(|| ctx.cf.target());
-        let apps = s.spawn(|| ctx.cf.apps_named(&[blue, green]));
+        let apps = s.spawn(|| {
+            let read = || ctx.cf.apps_named(&[blue, green]);
+            match ctx.first_call {
+                Some(first) => first.run(read),
+                None => read(),
+            }
+        });
         let version = ctx.cf.version();
         (
             version,

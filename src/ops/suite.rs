@@ -132,6 +132,7 @@ pub fn switch_all(
 ) -> Result<(), Error> {
     let started = std::time::Instant::now();
     let slots = Slots::new(options.parallel);
+    let first_call = crate::context::FirstCall::default();
     let gate = (options.all_or_nothing && !options.switch.dry_run).then(|| Gate {
         total: pairs.len(),
         state: Mutex::default(),
@@ -142,8 +143,12 @@ pub fn switch_all(
         let handles: Vec<_> = pairs
             .iter()
             .map(|pair| {
-                let (slots, gate) = (&slots, gate.as_ref());
-                s.spawn(move || run_pair(pair, cf, events, who, kind, options, slots, gate))
+                let shared = Shared {
+                    slots: &slots,
+                    gate: gate.as_ref(),
+                    first_call: &first_call,
+                };
+                s.spawn(move || run_pair(pair, cf, events, who, kind, options, shared))
             })
             .collect();
         handles
@@ -180,7 +185,14 @@ pub fn switch_all(
     })
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What the pairs of one run share.
+#[derive(Clone, Copy)]
+struct Shared<'s> {
+    slots: &'s Slots,
+    gate: Option<&'s Gate<'s>>,
+    first_call: &'s crate::context::FirstCall,
+}
+
 fn run_pair(
     pair: &Pair,
     cf: &dyn Cf,
@@ -188,9 +200,13 @@ fn run_pair(
     who: &str,
     kind: Kind,
     options: SuiteOptions,
-    slots: &Slots,
-    gate: Option<&Gate>,
+    shared: Shared,
 ) -> PairOutcome {
+    let Shared {
+        slots,
+        gate,
+        first_call,
+    } = shared;
     let tagged = Tagged::new(pair.name, events);
     if !slots.take() {
         if let Some(gate) = gate {
@@ -211,6 +227,7 @@ fn run_pair(
     let result = {
         let mut ctx = Context::new(pair.config, cf, &tagged, who);
         ctx.name = Some(pair.name);
+        ctx.first_call = Some(first_call);
         if gate.is_some() {
             ctx.gate = Some(&pass);
         }
