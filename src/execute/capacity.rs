@@ -26,7 +26,17 @@ pub(super) fn match_instances(
         Some(p) => p,
         None => ctx.cf.process(&super::guid(ctx, like, None)?)?,
     };
-    let ours = ctx.cf.process(&guid)?;
+    // Its process and its instances side by side: when nothing needs scaling, the
+    // instances read here are the whole wait, and the step costs one round.
+    let (ours, now) = std::thread::scope(|s| {
+        let running = s.spawn(|| ctx.cf.running(&guid));
+        (
+            ctx.cf.process(&guid),
+            running.join().expect("cf curl thread"),
+        )
+    });
+    let ours = ours?;
+    let mut now = Some(now?);
     if ours.memory_in_mb != theirs.memory_in_mb || ours.disk_in_mb != theirs.disk_in_mb {
         ctx.warn(&format!(
             "{app} has {} MB of memory and {} MB of disk per instance, {like} has {} MB and {} MB",
@@ -52,6 +62,7 @@ pub(super) fn match_instances(
                     theirs.instances.to_string(),
                 ]);
                 ctx.cf.run(&command, ctx.cf.timeout)?;
+                now = None;
                 ctx.events.emit(Event::Scaled {
                     app,
                     like,
@@ -62,15 +73,26 @@ pub(super) fn match_instances(
             }
         }
     }
-    wait_until_running(ctx, app, &guid, goal)
+    wait_until_running(ctx, app, &guid, goal, now)
 }
 
-fn wait_until_running(ctx: &Context, app: &str, guid: &str, goal: u32) -> Result<(), StepError> {
+/// Waits until `goal` instances of `app` run; `now` is a reading of them made a moment
+/// ago, if there is one.
+fn wait_until_running(
+    ctx: &Context,
+    app: &str,
+    guid: &str,
+    goal: u32,
+    mut now: Option<(u32, u32)>,
+) -> Result<(), StepError> {
     // As long as a `cf start` may take: the same instances, coming up.
     let limit = ctx.config.cf.start_timeout;
     let deadline = Instant::now() + limit;
     loop {
-        let (running, of) = ctx.cf.running(guid)?;
+        let (running, of) = match now.take() {
+            Some(reading) => reading,
+            None => ctx.cf.running(guid)?,
+        };
         if running >= goal {
             return Ok(());
         }
