@@ -118,14 +118,81 @@ impl<'a> Context<'a> {
     }
 }
 
-/// `user@host pid N`, for the lock and the records on the apps. The environment is read
-/// here and in [`cf_limits`], nowhere else.
+/// `user@host pid N`, and ` job URL` when a CI system says which job this is: for the
+/// lock and the records on the apps, so that `status` and a lock message point at the
+/// job. The environment is read here and in [`cf_limits`], nowhere else.
 pub fn who_am_i() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .ok();
-    let host = std::env::var("HOSTNAME").ok().or_else(hostname);
-    crate::metadata::who(user.as_deref(), host.as_deref())
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    // CI containers often run without $USER: the account the process runs as still has
+    // a name.
+    let user = var("USER").or_else(|| var("USERNAME")).or_else(os_user);
+    let host = var("HOSTNAME").or_else(hostname);
+    let who = crate::metadata::who(user.as_deref(), host.as_deref());
+    match ci_job(&var) {
+        Some(job) => format!("{who} job {job}"),
+        None => who,
+    }
+}
+
+/// The CI job running this, as a link where the CI system gives one: GitHub Actions'
+/// run, GitLab's job, Concourse's build, Jenkins' build.
+pub fn ci_job(var: &dyn Fn(&str) -> Option<String>) -> Option<String> {
+    if let (Some(server), Some(repo), Some(run)) = (
+        var("GITHUB_SERVER_URL"),
+        var("GITHUB_REPOSITORY"),
+        var("GITHUB_RUN_ID"),
+    ) {
+        return Some(format!("{server}/{repo}/actions/runs/{run}"));
+    }
+    if let Some(url) = var("CI_JOB_URL").or_else(|| var("BUILD_URL")) {
+        return Some(url);
+    }
+    // Concourse sets these in a task's environment only when the task asks for them, so
+    // a recipe passes them on; with the ATC URL they make a link.
+    let (pipeline, job, build) = (
+        var("BUILD_PIPELINE_NAME")?,
+        var("BUILD_JOB_NAME")?,
+        var("BUILD_NAME")?,
+    );
+    Some(match (var("ATC_EXTERNAL_URL"), var("BUILD_TEAM_NAME")) {
+        (Some(atc), Some(team)) => {
+            format!("{atc}/teams/{team}/pipelines/{pipeline}/jobs/{job}/builds/{build}")
+        }
+        _ => format!("{pipeline}/{job} #{build}"),
+    })
+}
+
+/// The name of the account this process runs as, from the password database.
+#[cfg(unix)]
+fn os_user() -> Option<String> {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut result: *mut libc::passwd = std::ptr::null_mut();
+    // SAFETY: getpwuid_r writes into `pwd` and `buf`, which outlive the call, and sets
+    // `result` to `&pwd` or null; `pw_name` then points into `buf`.
+    let rc = unsafe {
+        libc::getpwuid_r(
+            libc::getuid(),
+            &mut pwd,
+            buf.as_mut_ptr(),
+            buf.len(),
+            &mut result,
+        )
+    };
+    if rc != 0 || result.is_null() || pwd.pw_name.is_null() {
+        return None;
+    }
+    // SAFETY: a NUL-terminated string inside `buf`.
+    let name = unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) };
+    name.to_str()
+        .ok()
+        .filter(|n| !n.is_empty())
+        .map(str::to_string)
+}
+
+#[cfg(not(unix))]
+fn os_user() -> Option<String> {
+    None
 }
 
 /// cf's own time limits, from `CF_STAGING_TIMEOUT` and `CF_STARTUP_TIMEOUT` as cf
@@ -150,6 +217,54 @@ fn hostname() -> Option<String> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |name: &str| map.get(name).cloned()
+    }
+
+    #[test]
+    fn the_ci_job_is_named_by_its_link() {
+        let github = env(&[
+            ("GITHUB_SERVER_URL", "https://github.com"),
+            ("GITHUB_REPOSITORY", "acme/shop"),
+            ("GITHUB_RUN_ID", "42"),
+        ]);
+        assert_eq!(
+            ci_job(&github).as_deref(),
+            Some("https://github.com/acme/shop/actions/runs/42")
+        );
+        let gitlab = env(&[(
+            "CI_JOB_URL",
+            "https://gitlab.example.com/acme/shop/-/jobs/7",
+        )]);
+        assert_eq!(
+            ci_job(&gitlab).as_deref(),
+            Some("https://gitlab.example.com/acme/shop/-/jobs/7")
+        );
+        let concourse = env(&[
+            ("ATC_EXTERNAL_URL", "https://ci.example.com"),
+            ("BUILD_TEAM_NAME", "main"),
+            ("BUILD_PIPELINE_NAME", "shop"),
+            ("BUILD_JOB_NAME", "deploy"),
+            ("BUILD_NAME", "12"),
+        ]);
+        assert_eq!(
+            ci_job(&concourse).as_deref(),
+            Some("https://ci.example.com/teams/main/pipelines/shop/jobs/deploy/builds/12")
+        );
+        assert_eq!(ci_job(&env(&[])), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_os_user_has_a_name_without_user_set() {
+        let name = os_user().expect("the account running the tests has a name");
+        assert!(!name.is_empty() && !name.contains('@'), "{name}");
+    }
 
     #[test]
     fn the_first_call_runs_alone_and_the_others_after_it() {

@@ -361,6 +361,14 @@ interval = "50ms"
             .env("CF_HOME", self.dir.path())
             .env("USER", "tester")
             .env("CF_BIN", fake_cf())
+            // A CI job's link joins the name in the records; outputs must not depend on
+            // where the tests run.
+            .env_remove("GITHUB_SERVER_URL")
+            .env_remove("GITHUB_REPOSITORY")
+            .env_remove("GITHUB_RUN_ID")
+            .env_remove("CI_JOB_URL")
+            .env_remove("BUILD_URL")
+            .env_remove("BUILD_PIPELINE_NAME")
             .env("FAKE_CF_STATE", self.state_dir());
         for (k, v) in env {
             cmd.env(k, v);
