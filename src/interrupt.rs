@@ -13,6 +13,9 @@ use std::time::{Duration, Instant};
 
 static REQUESTED: AtomicBool = AtomicBool::new(false);
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// Files with secrets (push.vars) that a second interrupt, which exits at once, removes.
+static REMOVE_ON_EXIT: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
+
 /// What a second interrupt prints, per pair of a suite (`""` for a single pair).
 static AT_ONCE: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
@@ -39,10 +42,29 @@ pub fn install() {
                 } else {
                     // The reporter may be holding its lock; this path must not wait.
                     eprintln!("\n{}", at_once_text());
+                    if let Ok(paths) = REMOVE_ON_EXIT.lock() {
+                        for path in paths.iter() {
+                            let _ = std::fs::remove_file(path);
+                        }
+                    }
                     std::process::exit(EXIT_INTERRUPTED);
                 }
             }
         });
+    }
+}
+
+/// Removes `path` if a second interrupt ends the process at once.
+pub fn remove_on_exit(path: &std::path::Path) {
+    if let Ok(mut paths) = REMOVE_ON_EXIT.lock() {
+        paths.push(path.to_path_buf());
+    }
+}
+
+/// `path` is gone already: nothing to remove on exit.
+pub fn forget_on_exit(path: &std::path::Path) {
+    if let Ok(mut paths) = REMOVE_ON_EXIT.lock() {
+        paths.retain(|p| p != path);
     }
 }
 

@@ -19,6 +19,7 @@ pub mod preflight;
 pub mod report;
 pub mod route;
 pub mod smoke;
+pub mod vars_file;
 
 use std::ffi::OsString;
 

@@ -210,8 +210,9 @@ fn push_options_reach_cf() {
     let run = t.run(&["deploy"]);
     run.expect_code(0);
     // Relative to deploy.toml, which is in the working directory here.
+    let argv = &run.calls.iter().find(|c| c.argv[0] == "push").unwrap().argv;
     assert_eq!(
-        run.calls.iter().find(|c| c.argv[0] == "push").unwrap().argv,
+        argv[..10],
         [
             "push",
             BLUE,
@@ -222,10 +223,21 @@ fn push_options_reach_cf() {
             "app",
             "--vars-file",
             "vars/prod.yml",
-            "--var",
-            "region=eu",
+            "--vars-file",
         ]
     );
+    // push.vars reached cf in a file of its own, gone once the push was over; never on
+    // the command line, where `ps` shows it.
+    assert_eq!(argv.len(), 11);
+    assert!(argv[10].contains("cf-bluegreen-vars-"), "{argv:?}");
+    assert!(!std::path::Path::new(&argv[10]).exists());
+    let seen =
+        std::fs::read_to_string(t.state_dir().join("apps").join(BLUE).join("vars-seen")).unwrap();
+    assert_eq!(seen, "x: 1\nregion: \"eu\"\n");
+    assert!(!run
+        .calls
+        .iter()
+        .any(|c| c.argv.iter().any(|a| a.contains("region=eu"))));
     // A deploy.toml elsewhere: its relative paths are relative to it, not to the
     // working directory.
     let nested = format!("{}[push]\npath = \"app\"\n", t.default_config());

@@ -218,7 +218,28 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
     let cf = |command: CfCommand| ctx.cf.run(&command, ctx.cf.timeout).map(drop);
     match step {
         Step::Push { command, .. } => {
-            ctx.cf.run_abortable(command, config.push.timeout)?;
+            let placeholder = crate::vars_file::PLACEHOLDER;
+            // Lives until the push is over, then removes itself.
+            let vars = match command.args.iter().any(|a| a == placeholder) {
+                true => Some(
+                    crate::vars_file::VarsFile::create(&config.push.vars).map_err(|e| {
+                        StepError::NotReady {
+                            what: format!("could not write push.vars to a temporary file: {e}"),
+                            hint: "check that the temporary directory (TMPDIR) is writable".into(),
+                        }
+                    })?,
+                ),
+                false => None,
+            };
+            let mut command = command.clone();
+            if let Some(file) = &vars {
+                for arg in &mut command.args {
+                    if arg == placeholder {
+                        *arg = file.path().display().to_string();
+                    }
+                }
+            }
+            ctx.cf.run_abortable(&command, config.push.timeout)?;
         }
         Step::EnsureNotLive { app, live } => ensure_not_live(ctx, app, live)?,
         Step::CopyPolicies { from, to, required } => copy_policies(ctx, from, to, *required)?,

@@ -79,7 +79,7 @@ pub fn unlisted_routes(
     unlisted
 }
 
-/// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--var K=V]... [ARGS...]`
+/// `cf push TARGET --no-route [-f M] [-p P] [--vars-file F]... [--vars-file PUSH_VARS] [ARGS...]`
 pub fn push_command(config: &Config, target: &str) -> CfCommand {
     let p = &config.push;
     let mut args = vec![
@@ -96,8 +96,12 @@ pub fn push_command(config: &Config, target: &str) -> CfCommand {
     for f in &p.vars_files {
         args.extend(["--vars-file".to_string(), f.display().to_string()]);
     }
-    for (k, v) in &p.vars {
-        args.extend(["--var".to_string(), format!("{k}={v}")]);
+    if !p.vars.is_empty() {
+        // Never `--var K=V`: `ps` shows cf's arguments. The executor writes the file.
+        args.extend([
+            "--vars-file".to_string(),
+            crate::vars_file::PLACEHOLDER.to_string(),
+        ]);
     }
     args.extend(p.args.iter().cloned());
     CfCommand { args }
@@ -488,7 +492,7 @@ mod tests {
         assert_eq!(
             lines(&plan),
             [
-                "cf push b --no-route -f m.yml -p dist --vars-file v.yml --var 'k=***' -i 2",
+                "cf push b --no-route -f m.yml -p dist --vars-file v.yml --vars-file '<push.vars, in a temporary file>' -i 2",
                 "cf map-route b example.com --hostname stg --path /api",
                 "cf map-route b example.com --hostname live --path /api",
                 "cf map-route b shop.com --hostname www",
@@ -502,8 +506,9 @@ mod tests {
             .steps
             .iter()
             .any(|s| matches!(s, Step::SmokeCheck { .. })));
-        // The real argument is unmasked; only its display is.
-        assert_eq!(plan.commands()[0].args[10], "k=v");
+        // No value of push.vars is anywhere in the plan: the executor writes them to a
+        // file when the push runs.
+        assert!(!plan.commands()[0].args.iter().any(|a| a.contains("k=v")));
         assert!(plan.steps.contains(&Step::Delete { app: "a".into() }));
     }
 
