@@ -49,8 +49,32 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Colour ok / FAIL / warning: auto (on a terminal, unless NO_COLOR is set), always, never
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
+    pub color: Color,
+
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// Whether to colour, given whether stderr is a terminal and whether `NO_COLOR` is
+    /// set (to anything but the empty string, as no-color.org says).
+    pub fn enabled(self, terminal: bool, no_color: bool) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && !no_color,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +154,15 @@ fn at_least_one(value: &str) -> Result<usize, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory;
+
+    #[test]
+    fn color_follows_the_terminal_and_no_color_unless_asked() {
+        assert!(Color::Auto.enabled(true, false));
+        assert!(!Color::Auto.enabled(true, true));
+        assert!(!Color::Auto.enabled(false, false));
+        assert!(Color::Always.enabled(false, true));
+        assert!(!Color::Never.enabled(true, false));
+    }
 
     #[test]
     fn cli_is_consistent() {

@@ -22,6 +22,7 @@ pub mod smoke;
 pub mod vars_file;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 
 use clap::Parser;
 
@@ -55,7 +56,9 @@ where
         (_, true) => Verbosity::Verbose,
         _ => Verbosity::Normal,
     };
-    let human = Human::new(verbosity);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let color = cli.color.enabled(std::io::stderr().is_terminal(), no_color);
+    let human = Human::with_color(verbosity, color);
     let cf = cf::process::CfProcess::new(cli.cf_bin.clone());
     match ops::run(&cli, &cf, &human, &context::who_am_i()) {
         // An interrupt during the last bookkeeping still means: interrupted.

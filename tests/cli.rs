@@ -127,3 +127,25 @@ fn a_command_that_needs_the_config_still_says_so() {
         "{stderr}"
     );
 }
+
+#[test]
+fn color_is_asked_for_or_left_out() {
+    let t = Test::blue_live();
+    // Not a terminal: no colour by default, so CI logs stay plain.
+    let plain = t.run(&["deploy"]);
+    plain.expect_code(0);
+    assert!(!plain.stderr.contains('\x1b'), "{}", plain.stderr);
+    let t = Test::blue_live();
+    t.run(&["--color", "always", "deploy"])
+        .expect_code(0)
+        .stderr_has("\x1b[32mok\x1b[0m   push the new version to sinatra_b");
+    // --color always wins over NO_COLOR (auto gives way to it: see cli.rs).
+    let t = Test::blue_live().broken_router();
+    t.run_with(&["deploy", "--color=always"], &[("NO_COLOR", "1")])
+        .expect_code(1)
+        .stderr_has("\x1b[31merror\x1b[0m: ")
+        .stderr_has("\x1b[31mFAIL\x1b[0m check");
+    t.run(&["--color", "sometimes", "status"])
+        .expect_code(2)
+        .stderr_has("sometimes");
+}

@@ -32,6 +32,8 @@ pub struct Human {
     multi: MultiProgress,
     /// Each running step's spinner, with what it shows.
     bars: Mutex<Vec<(String, ProgressBar)>>,
+    /// ANSI colours for the words that say how things went.
+    color: bool,
 }
 
 thread_local! {
@@ -49,15 +51,34 @@ fn pair_prefix() -> String {
     })
 }
 
+const GREEN: &str = "\x1b[32m";
+const RED: &str = "\x1b[31m";
+const YELLOW: &str = "\x1b[33m";
+
 impl Human {
     /// A spinner only when stderr is a terminal: CI logs get plain lines.
     pub fn new(verbosity: Verbosity) -> Human {
+        Human::with_color(verbosity, false)
+    }
+
+    /// [`Human::new`], with ok / FAIL / warning / error in colour when `color`.
+    pub fn with_color(verbosity: Verbosity, color: bool) -> Human {
         let spinner = verbosity != Verbosity::Quiet && std::io::stderr().is_terminal();
         Human {
             verbosity,
             spinner,
+            color,
             multi: MultiProgress::new(),
             bars: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `word` in `colour` when colour is on.
+    fn paint(&self, word: &str, colour: &str) -> String {
+        if self.color {
+            format!("{colour}{word}\x1b[0m")
+        } else {
+            word.to_string()
         }
     }
 
@@ -68,7 +89,7 @@ impl Human {
     }
 
     fn warn(&self, message: &str) {
-        self.line(&format!("warning: {message}"));
+        self.line(&format!("{}: {message}", self.paint("warning", YELLOW)));
     }
 
     /// A result line on stdout.
@@ -214,7 +235,7 @@ impl Sink for Human {
                 ok: true,
             } => {
                 if !quiet {
-                    let text = format!("ok   {activity} ({})", short(elapsed));
+                    let text = format!("{}   {activity} ({})", self.paint("ok", GREEN), short(elapsed));
                     self.end_step(&format!("{}{activity}", pair_prefix()), &text);
                 }
             }
@@ -224,7 +245,7 @@ impl Sink for Human {
                 ok: false,
             } => self.end_step(
                 &format!("{}{activity}", pair_prefix()),
-                &format!("FAIL {activity} ({})", short(elapsed)),
+                &format!("{} {activity} ({})", self.paint("FAIL", RED), short(elapsed)),
             ),
             Event::Output { line } => {
                 if self.verbosity == Verbosity::Verbose {
@@ -305,12 +326,18 @@ impl Sink for Human {
                 ));
                 for o in outcomes.iter() {
                     self.line(&match (o.exit_code, o.live_app.as_deref()) {
-                        (0, Some(app)) => format!("  ok   {}: {app} is live", o.name),
-                        (0, None) => format!("  ok   {}", o.name),
-                        (code, Some(app)) => {
-                            format!("  FAIL {}: exit {code}; {app} is still live", o.name)
+                        (0, Some(app)) => {
+                            format!("  {}   {}: {app} is live", self.paint("ok", GREEN), o.name)
                         }
-                        (code, None) => format!("  FAIL {}: exit {code}", o.name),
+                        (0, None) => format!("  {}   {}", self.paint("ok", GREEN), o.name),
+                        (code, Some(app)) => format!(
+                            "  {} {}: exit {code}; {app} is still live",
+                            self.paint("FAIL", RED),
+                            o.name
+                        ),
+                        (code, None) => {
+                            format!("  {} {}: exit {code}", self.paint("FAIL", RED), o.name)
+                        }
                     });
                 }
             }
@@ -322,7 +349,7 @@ impl Sink for Human {
                 if let Some(details) = error.details() {
                     text.push_str(&details);
                 }
-                self.line(&format!("error: {text}"));
+                self.line(&format!("{}: {text}", self.paint("error", RED)));
             }
         }
     }
