@@ -3,14 +3,24 @@
 
 use crate::support::*;
 
-/// The calls of the run before the push, and the push.
+/// The calls of the run that ended before the push started, in the order they started,
+/// and the push. Not the calls logged before the push: the log is in the order calls
+/// end, and the deploy record, which runs beside the push, may end first.
 fn before_push(run: &Run) -> (Vec<Call>, Call) {
-    let at = run
+    let push = run
         .calls
         .iter()
-        .position(|c| c.argv[0] == "push")
-        .unwrap_or_else(|| panic!("no push\n{}", run.dump()));
-    (run.calls[..at].to_vec(), run.calls[at].clone())
+        .find(|c| c.argv[0] == "push")
+        .unwrap_or_else(|| panic!("no push\n{}", run.dump()))
+        .clone();
+    let mut before: Vec<Call> = run
+        .calls
+        .iter()
+        .filter(|c| end(c) <= start(&push))
+        .cloned()
+        .collect();
+    before.sort_by(|a, b| start(a).total_cmp(&start(b)));
+    (before, push)
 }
 
 /// Each call's argv without the request body, sorted: the order within a round is the
