@@ -568,6 +568,8 @@ pub fn read_log(state: &Path) -> Vec<Call> {
     let text = std::fs::read_to_string(state.join("log")).unwrap_or_default();
     let mut calls = Vec::new();
     let mut current: Option<Call> = None;
+    // The fake logs the route table only when it may have changed.
+    let mut last_routes = BTreeMap::new();
     for line in text.lines() {
         let fields: Vec<&str> = line.split('\t').collect();
         if current.is_none() && fields[0] != "call" {
@@ -605,7 +607,12 @@ pub fn read_log(state: &Path) -> Vec<Call> {
                     .routes
                     .insert(fields[1].to_string(), holders);
             }
-            "end" => calls.push(current.take().unwrap()),
+            "routes-same" => current.as_mut().unwrap().routes = last_routes.clone(),
+            "end" => {
+                let call = current.take().unwrap();
+                last_routes = call.routes.clone();
+                calls.push(call);
+            }
             "" => {}
             other => panic!("unexpected log line {other:?}"),
         }
