@@ -93,6 +93,17 @@ fn the_environment_variable_gives_the_label() {
 }
 
 #[test]
+fn a_label_with_spaces_and_punctuation_round_trips() {
+    let t = Test::blue_live();
+    let label = "release 7 (hotfix): 'eu' $HOME ü/2";
+    t.run(&["deploy", "--label", label]).expect_code(0);
+    assert_eq!(t.annotation(GREEN, LABEL).as_deref(), Some(label));
+    t.run(&["status"])
+        .expect_code(0)
+        .stdout_has(&format!("sinatra_b: label {label}; deployed "));
+}
+
+#[test]
 fn a_deploy_without_a_label_clears_the_one_an_older_version_left() {
     let t = Test::blue_live();
     t.run(&["deploy", "--label", "v1"]).expect_code(0);
