@@ -12,6 +12,7 @@ pub const DEPLOY: &str = "cf-bluegreen/deploy";
 pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
+pub const LABEL: &str = "cf-bluegreen/label";
 
 /// What the tool knows of an app beyond `cf app`: its GUID, its records, and its routes
 /// as the v3 API names them (typed: `cf app` prints `shop.apps.internal` without saying

@@ -75,6 +75,9 @@ pub enum ConfigError {
     /// `--only` with a file of one pair, which has no deployments to pick from.
     #[error("--only picks [[deployments]] by name, and {} has none: it describes one app pair", path.display())]
     OnlyWithoutDeployments { path: PathBuf },
+    /// `--label` or `CF_BLUEGREEN_LABEL` cannot be recorded as given.
+    #[error("the label given with --label or CF_BLUEGREEN_LABEL {problem}")]
+    Label { problem: String, hint: String },
 }
 
 impl crate::hint::Hint for ConfigError {
@@ -92,6 +95,7 @@ impl crate::hint::Hint for ConfigError {
             // The message lists the names there are.
             ConfigError::UnknownDeployment { .. } => None,
             ConfigError::OnlyWithoutDeployments { .. } => Some("leave out --only".into()),
+            ConfigError::Label { hint, .. } => Some(hint.clone()),
         }
     }
 }
@@ -153,6 +157,10 @@ pub struct Config {
     /// Values that work but may hurt (a limit below cf's own), for the user to hear
     /// before a deploy or a rollback; each names its key or variable.
     pub warnings: Vec<String>,
+    /// The label a deploy records on the app it pushes (`--label`, `CF_BLUEGREEN_LABEL`
+    /// or the git commit of the push's source; see [`crate::label`]). Not from the file:
+    /// `None` until a deploy sets it, and `None` then means the deploy clears it.
+    pub label: Option<String>,
 }
 
 /// `[switch]`: how the live routes move, and what becomes of the previous app.

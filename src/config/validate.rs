@@ -96,6 +96,7 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         cf,
         lock,
         warnings,
+        label: None,
     })
 }
 

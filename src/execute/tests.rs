@@ -75,7 +75,7 @@ fn a_later_deploy_runs_the_guide_order_and_says_so() {
         lines[3..],
         [
             "ok push the new version to b (no route)",
-            "ok record deploy on b, clearing checked, live-since",
+            "ok record deploy on b, clearing checked, live-since, label",
             "ok make sure b holds no live route after the push",
             "ok give b the network policies of a",
             "ok run as many instances of b as a does",

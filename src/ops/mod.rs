@@ -13,7 +13,7 @@ mod switch;
 
 use crate::cf::Cf;
 use crate::cli::{Cli, Command};
-use crate::config::Suite;
+use crate::config::{Deployment, Suite};
 use crate::context::Context;
 use crate::error::Error;
 use crate::plan::Kind;
@@ -33,7 +33,7 @@ pub struct SwitchOptions {
 /// [`suite`]); one without runs its single pair exactly as it always did.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
     let load = || Suite::load(&cli.config, &crate::context::cf_limits());
-    let (kind, options, pairs) = match &cli.command {
+    let (kind, options, pairs, label) = match &cli.command {
         // From the command line's definition alone: no configuration file, no cf.
         Command::Completions { shell } => return docs::print(&docs::completions(*shell)),
         Command::Man => return docs::print(&docs::man()),
@@ -42,19 +42,21 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Deploy, (*dry_run, *force_unlock), pairs),
+            label,
+        } => (Kind::Deploy, (*dry_run, *force_unlock), pairs, label),
         Command::Rollback {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs),
+        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs, &None),
     };
     let switch = SwitchOptions {
         dry_run: options.0,
         force_unlock: options.1,
     };
+    let label = label.as_deref().map(crate::label::check).transpose()?;
     let suite = load()?;
-    let selected = suite.select(&pairs.only)?;
+    let selected = labelled(&suite.select(&pairs.only)?, kind, label.as_deref());
     if !suite.has_names() {
         let config = &selected[0].config;
         let ctx = Context::new(config, cf, events, who);
@@ -89,6 +91,21 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
             switch,
         },
     )
+}
+
+/// The selected pairs, each with the label a deploy records on it (see [`crate::label`]):
+/// `given` for every pair, else each pair's own git commit. A rollback records none.
+fn labelled(selected: &[&Deployment], kind: Kind, given: Option<&str>) -> Vec<Deployment> {
+    selected
+        .iter()
+        .map(|d| {
+            let mut d = (*d).clone();
+            if kind == Kind::Deploy {
+                d.config.label = crate::label::for_pair(given, &d.config);
+            }
+            d
+        })
+        .collect()
 }
 
 /// `status` of every pair, one after another so that each one's lines stay together.

@@ -253,7 +253,15 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
     });
     steps.extend(retire_step);
+    let label = match kind {
+        Kind::Deploy => config.label.clone(),
+        Kind::Rollback => meta
+            .get(&target)
+            .and_then(|m| m.get(metadata::LABEL))
+            .map(str::to_string),
+    };
     Plan {
+        label,
         kind,
         target,
         previous,
@@ -317,6 +325,8 @@ pub fn plan_deploy(
             (metadata::DEPLOY.into(), Some(id.0.clone())),
             (metadata::CHECKED.into(), None),
             (metadata::LIVE_SINCE.into(), None),
+            // Always written: without a label, one an older version left must go.
+            (metadata::LABEL.into(), config.label.clone()),
         ],
     });
     steps.push(Step::EnsureNotLive {
@@ -566,7 +576,7 @@ mod tests {
             .collect();
         assert_eq!(
             curls[0],
-            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/live-since":null}}}'"#
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/label":null,"cf-bluegreen/live-since":null}}}'"#
         );
         assert_eq!(
             curls[1],
@@ -621,6 +631,75 @@ mod tests {
             .steps
             .iter()
             .any(|s| matches!(s, Step::SmokeCheck { .. })));
+    }
+
+    /// The values of the deploy record (the one setting `cf-bluegreen/deploy`).
+    fn deploy_record(plan: &Plan) -> Vec<(String, Option<String>)> {
+        let records: Vec<_> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Annotate { values, .. }
+                    if values.iter().any(|(k, _)| k == metadata::DEPLOY) =>
+                {
+                    Some(values.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(records.len(), 1, "{:?}", plan.steps);
+        records[0].clone()
+    }
+
+    #[test]
+    fn a_deploy_records_its_label_with_the_deploy_or_clears_it() {
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let mut c = config("");
+        c.label = Some("v1.2.3".into());
+        let plan = plan_deploy(&c, &state).unwrap();
+        assert_eq!(plan.label.as_deref(), Some("v1.2.3"));
+        assert_eq!(
+            deploy_record(&plan),
+            [
+                (metadata::DEPLOY.to_string(), Some("id".to_string())),
+                (metadata::CHECKED.to_string(), None),
+                (metadata::LIVE_SINCE.to_string(), None),
+                (metadata::LABEL.to_string(), Some("v1.2.3".to_string())),
+            ]
+        );
+        // The only annotation step naming the label: no cf call of its own.
+        let labelled = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Annotate { values, .. } if values.iter().any(|(k, _)| k == metadata::LABEL)))
+            .count();
+        assert_eq!(labelled, 1);
+
+        // Without a label, the record clears the one an older version left.
+        let plan = plan_deploy(&config(""), &state).unwrap();
+        assert_eq!(plan.label, None);
+        assert!(deploy_record(&plan).contains(&(metadata::LABEL.to_string(), None)));
+        let body = plan.commands()[1].to_string();
+        assert!(body.contains(r#""cf-bluegreen/label":null"#), "{body}");
+    }
+
+    #[test]
+    fn a_rollback_keeps_labels_and_names_the_one_going_live() {
+        let mut c = config("");
+        // A label on the command line is not a rollback's to record.
+        c.label = Some("ignored".into());
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
+        let m = meta(&[
+            ("a", &[(metadata::LABEL, "v1.0.0")]),
+            ("b", &[(metadata::LABEL, "v1.1.0")]),
+        ]);
+        let plan = plan_rollback(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.label.as_deref(), Some("v1.0.0"));
+        assert!(!plan.steps.iter().any(
+            |s| matches!(s, Step::Annotate { values, .. } if values.iter().any(|(k, _)| k == metadata::LABEL))
+        ));
+        let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.label, None);
     }
 
     #[test]

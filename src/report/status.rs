@@ -38,6 +38,7 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
     }
     for (app, m) in meta {
         let facts: Vec<String> = [
+            (metadata::LABEL, "label"),
             (metadata::DEPLOY, "deployed"),
             (metadata::CHECKED, "checked"),
             (metadata::LIVE_SINCE, "live since"),
@@ -115,6 +116,35 @@ mod tests {
         assert_eq!(lines[1], "sinatra_a  started 1/2  live.d.eu  <- live");
         assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
         assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");
+    }
+
+    #[test]
+    fn each_apps_label_leads_its_records() {
+        use crate::plan::fixtures::{config, meta, pair, started, stopped};
+        let m = meta(&[
+            (
+                "a",
+                &[
+                    (metadata::DEPLOY, "d2"),
+                    (metadata::LABEL, "v1.2.3"),
+                    (metadata::CHECKED, "d2"),
+                ],
+            ),
+            ("b", &[(metadata::LABEL, "0123456789ab-dirty")]),
+        ]);
+        let lines = render(
+            &config(""),
+            &pair(started(&["live.example.com"]), stopped(&[])),
+            &m,
+        );
+        assert_eq!(
+            lines[3..5],
+            [
+                "a: label v1.2.3; deployed d2; checked d2",
+                "b: label 0123456789ab-dirty"
+            ],
+            "{lines:?}"
+        );
     }
 
     #[test]
