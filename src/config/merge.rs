@@ -5,6 +5,14 @@
 //! replaces the default whole, since appending would leave no way to drop an argument.
 //! `push.vars` is a table of named values, so it merges by name like a section does: a
 //! deployment adds variables and overrides the ones it names, and keeps the others.
+//! `smoke.headers` merges by name the same way (names compared regardless of case).
+//!
+//! What the smoke check asks is one value too: `[[smoke.checks]]`, or the single check of
+//! `smoke.url`/`path`/`expect-status`/`expect-body`. A deployment that sets either form
+//! replaces the other form of the defaults, so that a deployment can move from the
+//! single check to several (or back) without the two meeting. The same goes for the
+//! trust: a deployment's `smoke.ca-cert` drops the defaults' `insecure`, and its
+//! `insecure = true` the defaults' `ca-cert`.
 
 use super::raw::{RawPush, RawSmoke, RawSwitch};
 
@@ -32,15 +40,39 @@ impl RawPush {
 impl RawSmoke {
     /// `self`, a deployment's `[smoke]`, with what it leaves out taken from `defaults`.
     pub(super) fn over(self, defaults: RawSmoke) -> RawSmoke {
+        let own_single = self.url.is_some()
+            || self.path.is_some()
+            || self.expect_status.is_some()
+            || self.expect_body.is_some();
+        let keep_single = self.checks.is_none();
+        let keep_checks = !own_single;
+        // Likewise the trust: a deployment's CA, or its `insecure = true`, replaces the
+        // other one of the defaults.
+        let keep_insecure = self.ca_cert.is_none();
+        let keep_ca = self.insecure != Some(true);
+        let headers = match (defaults.headers, self.headers) {
+            (Some(all), Some(own)) => Some(super::headers::over(own, all)),
+            (defaults, own) => own.or(defaults),
+        };
         RawSmoke {
             enabled: self.enabled.or(defaults.enabled),
-            url: self.url.or(defaults.url),
-            path: self.path.or(defaults.path),
-            expect_status: self.expect_status.or(defaults.expect_status),
-            expect_body: self.expect_body.or(defaults.expect_body),
+            url: self.url.or(defaults.url.filter(|_| keep_single)),
+            path: self.path.or(defaults.path.filter(|_| keep_single)),
+            expect_status: self
+                .expect_status
+                .or(defaults.expect_status.filter(|_| keep_single)),
+            expect_body: self
+                .expect_body
+                .or(defaults.expect_body.filter(|_| keep_single)),
             timeout: self.timeout.or(defaults.timeout),
             interval: self.interval.or(defaults.interval),
             command: self.command.or(defaults.command),
+            headers,
+            ca_cert: self.ca_cert.or(defaults.ca_cert.filter(|_| keep_ca)),
+            insecure: self
+                .insecure
+                .or(defaults.insecure.filter(|_| keep_insecure)),
+            checks: self.checks.or(defaults.checks.filter(|_| keep_checks)),
         }
     }
 }

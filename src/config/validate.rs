@@ -13,10 +13,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
+use super::headers::{self, Secret};
+use super::raw::{
+    RawApps, RawCf, RawCheck, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch,
+};
 use super::{
-    CfLimits, CfSettings, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Unlisted,
-    DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
+    CfLimits, CfSettings, Check, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Tls,
+    Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
     DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
@@ -50,8 +53,13 @@ impl Problems {
 /// defaults), read from `path`, as a [`Config`] without a name, or every problem they
 /// have, keyed as in a classic file. Relative paths in the file are anchored at `path`'s
 /// directory; the default limits of the push and of `cf start` come from cf's own
-/// `limits`.
-pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Config, Vec<Problem>> {
+/// `limits`; `${VAR}` in the smoke headers from `env`.
+pub(super) fn pair(
+    raw: RawConfig,
+    path: &Path,
+    limits: &CfLimits,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<Problem>> {
     let mut problems = Problems::default();
     let mut warnings = unreadable_limits(limits);
     let base = path.parent().unwrap_or(Path::new(""));
@@ -63,9 +71,11 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         unlisted,
     } = routes(raw.routes, &mut problems);
     let push = push(raw.push, base, limits, &mut problems, &mut warnings);
-    let smoke_url_given = raw.smoke.url.as_deref().is_some_and(|u| !u.is_empty());
-    let smoke_path = raw.smoke.path.clone();
-    let smoke = smoke(raw.smoke, &staging, &mut problems);
+    let SmokeSection {
+        smoke,
+        first_url_given: smoke_url_given,
+        first_path: smoke_path,
+    } = smoke(raw.smoke, &staging, base, env, &mut problems);
     let cf = cf(raw.cf, limits, &mut problems, &mut warnings);
     let lock = lock(raw.lock, &mut problems, &mut warnings);
     // Here rather than in `cf` only to keep the order problems have always been listed
@@ -78,6 +88,9 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         main_live: &live[0],
     };
     let switch = switch(raw.switch, &live_check, &mut problems);
+    if smoke.tls == Tls::Insecure {
+        warnings.push(insecure_warning(&smoke, &switch));
+    }
 
     if !problems.0.is_empty() {
         return Err(problems.0);
@@ -308,40 +321,98 @@ fn push(
     }
 }
 
-/// `[smoke]`; without `smoke.url`, the URL is `smoke.path` on the `staging` route.
-fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
-    let smoke_path = raw.path.unwrap_or_else(|| "/".into());
-    if !smoke_path.starts_with('/') {
-        problems.add("smoke.path", format!("`{smoke_path}` must start with /"));
-    }
-    let url = match raw.url.as_deref().filter(|u| !u.is_empty()) {
-        Some(u) => {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
+/// What `[smoke]` gives the other sections: the settings, and where its first check
+/// points, which the live check follows.
+struct SmokeSection {
+    smoke: Smoke,
+    /// The first check has a URL of its own (`smoke.url`, or a check's `url`).
+    first_url_given: bool,
+    /// The first check's path on the staging route, if it has one.
+    first_path: Option<String>,
+}
+
+/// The methods a check may use.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// `[smoke]`: the single check of `smoke.url`/`path`/`expect-status`/`expect-body`, or
+/// the `[[smoke.checks]]`, never both; each check's headers are `smoke.headers` with its
+/// own over them, `${VAR}` taken from `env`; a `ca-cert` relative to `base`.
+fn smoke(
+    raw: RawSmoke,
+    staging: &Route,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> SmokeSection {
+    let common = header_table("smoke.headers", raw.headers, env, problems);
+    let single = RawCheck {
+        path: raw.path,
+        url: raw.url,
+        method: None,
+        expect_status: raw.expect_status,
+        expect_body: raw.expect_body,
+        headers: None,
+    };
+    let raw_checks = match raw.checks {
+        None => vec![(None, single)],
+        Some(list) => {
+            let beside: Vec<&str> = [
+                ("smoke.url", single.url.is_some()),
+                ("smoke.path", single.path.is_some()),
+                ("smoke.expect-status", single.expect_status.is_some()),
+                ("smoke.expect-body", single.expect_body.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key)
+            .collect();
+            if !beside.is_empty() {
                 problems.add(
-                    "smoke.url",
-                    format!("`{u}` must start with http:// or https://"),
+                    "smoke.checks",
+                    format!(
+                        "cannot stand beside {}, which describe the single check: move them into a [[smoke.checks]] table (path or url, expect-status, expect-body)",
+                        beside.join(", ")
+                    ),
                 );
             }
-            u.to_string()
-        }
-        None => {
-            let base_url = format!("https://{staging}");
-            let base_url = base_url.trim_end_matches('/');
-            format!("{base_url}{smoke_path}")
+            if list.is_empty() {
+                problems.add(
+                    "smoke.checks",
+                    "is empty: give at least one [[smoke.checks]] table, or leave the key out for the single check of smoke.path".into(),
+                );
+            }
+            list.into_iter()
+                .enumerate()
+                .map(|(i, c)| (Some(format!("smoke.checks[{i}]")), c))
+                .collect()
         }
     };
-    let expect_status = raw.expect_status.unwrap_or(200);
-    if !(100..=599).contains(&expect_status) {
-        problems.add(
-            "smoke.expect-status",
-            format!("{expect_status} is not an HTTP status (100-599)"),
-        );
+    let mut first_url_given = false;
+    let mut first_path = None;
+    let mut checks = Vec::new();
+    for (i, (key, raw_check)) in raw_checks.into_iter().enumerate() {
+        if i == 0 {
+            first_url_given = raw_check.url.as_deref().is_some_and(|u| !u.is_empty());
+            first_path = raw_check.path.clone();
+        }
+        checks.push(check(key, raw_check, staging, &common, env, problems));
     }
-    Smoke {
+    let tls = match (raw.insecure.unwrap_or(false), raw.ca_cert) {
+        (true, Some(_)) => {
+            problems.add(
+                "smoke.insecure",
+                "is true beside smoke.ca-cert: trust the CA (leave insecure out) or verify nothing, not both".into(),
+            );
+            Tls::Insecure
+        }
+        (true, None) => Tls::Insecure,
+        (false, Some(ca)) => ca_cert(&resolve_path(base, &ca), problems),
+        (false, None) => Tls::System,
+    };
+    let smoke = Smoke {
         enabled: raw.enabled.unwrap_or(true),
-        url,
-        expect_status,
-        expect_body: raw.expect_body.filter(|b| !b.is_empty()),
+        url: checks.first().map(|c| c.url.clone()).unwrap_or_default(),
+        checks,
         timeout: duration(
             "smoke.timeout",
             raw.timeout.as_deref(),
@@ -355,7 +426,196 @@ fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
             problems,
         ),
         command: raw.command.unwrap_or_default(),
+        tls,
+    };
+    SmokeSection {
+        smoke,
+        first_url_given,
+        first_path,
     }
+}
+
+/// One check, its problems under `key` (`smoke.checks[N]`; `None`: the single check,
+/// whose keys are `smoke.*`). Without a URL of its own, the check asks for its path on
+/// the `staging` route.
+fn check(
+    key: Option<String>,
+    raw: RawCheck,
+    staging: &Route,
+    common: &BTreeMap<String, Secret>,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Check {
+    let prefix = key.as_deref().unwrap_or("smoke");
+    let url_given = raw.url.as_deref().filter(|u| !u.is_empty());
+    if key.is_some() {
+        match (url_given, &raw.path) {
+            (Some(_), Some(_)) => problems.add(
+                prefix,
+                "has both path and url: give path (on the staging route) or url, not both".into(),
+            ),
+            (None, None) => problems.add(
+                prefix,
+                "needs a path (on the staging route, like \"/health\") or a url".into(),
+            ),
+            _ => {}
+        }
+    }
+    let path = raw.path.unwrap_or_else(|| "/".into());
+    if !path.starts_with('/') {
+        problems.add(
+            &format!("{prefix}.path"),
+            format!("`{path}` must start with /"),
+        );
+    }
+    let url = match url_given {
+        Some(u) => {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                problems.add(
+                    &format!("{prefix}.url"),
+                    format!("`{u}` must start with http:// or https://"),
+                );
+            }
+            u.to_string()
+        }
+        None => {
+            let base_url = format!("https://{staging}");
+            let base_url = base_url.trim_end_matches('/');
+            format!("{base_url}{path}")
+        }
+    };
+    let method = raw
+        .method
+        .as_deref()
+        .map(|m| m.trim().to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
+    if !METHODS.contains(&method.as_str()) {
+        problems.add(
+            &format!("{prefix}.method"),
+            format!(
+                "`{}` is not a method the check sends: use one of {}",
+                raw.method.as_deref().unwrap_or_default(),
+                METHODS.join(", ")
+            ),
+        );
+    }
+    let expect_status = raw.expect_status.unwrap_or(200);
+    if !(100..=599).contains(&expect_status) {
+        problems.add(
+            &format!("{prefix}.expect-status"),
+            format!("{expect_status} is not an HTTP status (100-599)"),
+        );
+    }
+    let expect_body = raw.expect_body.filter(|b| !b.is_empty());
+    if method == "HEAD" && expect_body.is_some() {
+        problems.add(
+            &format!("{prefix}.expect-body"),
+            "cannot be checked: the answer to HEAD has no body; use GET".into(),
+        );
+    }
+    let own = header_table(&format!("{prefix}.headers"), raw.headers, env, problems);
+    let headers = headers::over(own, common.clone())
+        .into_iter()
+        // "" drops a header the check would otherwise inherit.
+        .filter(|(_, value)| !value.expose().is_empty())
+        .collect();
+    Check {
+        key,
+        method,
+        url,
+        expect_status,
+        expect_body,
+        headers,
+    }
+}
+
+/// A table of headers (`key`: `smoke.headers`, `smoke.checks[N].headers`), names checked
+/// and values expanded. Problems name the header and the variable, never the value.
+fn header_table(
+    key: &str,
+    raw: Option<BTreeMap<String, Secret>>,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> BTreeMap<String, Secret> {
+    let mut out: BTreeMap<String, Secret> = BTreeMap::new();
+    for (name, template) in raw.unwrap_or_default() {
+        let at = format!("{key}.{name}");
+        if !headers::is_token(&name) {
+            problems.add(
+                &at,
+                format!("`{name}` is not an HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only, no spaces or colons"),
+            );
+            continue;
+        }
+        if let Some(other) = out.keys().find(|o| o.eq_ignore_ascii_case(&name)) {
+            problems.add(
+                &at,
+                format!("repeats the header {other} (HTTP header names ignore case); keep one"),
+            );
+            continue;
+        }
+        match headers::expand(template.expose(), env) {
+            Ok(value) if !headers::is_field_value(&value) => problems.add(
+                &at,
+                "has a control character (a line break?) in its value, which HTTP cannot carry; the value is not shown".into(),
+            ),
+            Ok(value) => {
+                out.insert(name, Secret::new(value));
+            }
+            Err(e) => problems.add(&at, e.to_string()),
+        }
+    }
+    out
+}
+
+/// `smoke.ca-cert` at `path`: the certificates of its PEM file.
+fn ca_cert(path: &Path, problems: &mut Problems) -> Tls {
+    let shown = path.display();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.add(
+                "smoke.ca-cert",
+                format!("cannot read {shown}: {e}; give the PEM file of the CA that signed the smoke URL's certificate (relative paths start at the configuration's directory)"),
+            );
+            return Tls::System;
+        }
+    };
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.der().to_vec()),
+            Ok(_) => {}
+            Err(e) => {
+                problems.add(
+                    "smoke.ca-cert",
+                    format!("{shown} is not a PEM file that can be read ({e}); give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"),
+                );
+                return Tls::System;
+            }
+        }
+    }
+    if certs.is_empty() {
+        problems.add(
+            "smoke.ca-cert",
+            format!("{shown} holds no certificate; give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"),
+        );
+        return Tls::System;
+    }
+    Tls::WithCa {
+        path: path.to_path_buf(),
+        certs,
+    }
+}
+
+/// Said on every run with `smoke.insecure = true`, naming what is not verified.
+fn insecure_warning(smoke: &Smoke, switch: &Switch) -> String {
+    let mut urls: Vec<&str> = smoke.checks.iter().map(|c| c.url.as_str()).collect();
+    urls.extend(switch.verify_live.as_deref());
+    format!(
+        "smoke.insecure = true: TLS certificates are not verified for {}, so an impostor could pass the check; trust the CA with smoke.ca-cert instead",
+        urls.join(", ")
+    )
 }
 
 /// `[cf]`, blank org and space taken as unset. See also [`space_needs_org`].
@@ -604,7 +864,7 @@ mod tests {
         assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu");
         assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/");
         assert!(c.smoke.enabled);
-        assert_eq!(c.smoke.expect_status, 200);
+        assert_eq!(c.smoke.checks[0].expect_status, 200);
         assert_eq!(c.smoke.timeout, Duration::from_secs(60));
         // cf's own limits (staging 15m + startup 5m), an upload allowance and a minute
         // for the API calls: never shorter than cf's own waits.
@@ -662,8 +922,8 @@ start-timeout = "30m"
             c.smoke.url,
             "https://sinatrastaging.de.a9sapp.eu/api/health"
         );
-        assert_eq!(c.smoke.expect_status, 204);
-        assert_eq!(c.smoke.expect_body.as_deref(), Some("ok"));
+        assert_eq!(c.smoke.checks[0].expect_status, 204);
+        assert_eq!(c.smoke.checks[0].expect_body.as_deref(), Some("ok"));
         assert_eq!(c.smoke.interval, Duration::from_millis(500));
         assert_eq!(c.push.path, Some(PathBuf::from("/srv/proj/app")));
         assert_eq!(
