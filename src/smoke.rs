@@ -530,4 +530,101 @@ mod tests {
             .unwrap()
             .contains("the old version kept every live route"));
     }
+
+    /// Answers `status` with the request head as its body, as a debugging endpoint might;
+    /// records each request head.
+    fn echo(status: u16) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/echo", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                log.lock().unwrap().push(head.clone());
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{head}",
+                    head.len()
+                );
+            }
+        });
+        (url, seen)
+    }
+
+    fn with_secret(mut check: Check) -> Check {
+        check.headers = vec![(
+            "Authorization".into(),
+            crate::config::Secret::new("Bearer s3cr3t".into()),
+        )];
+        check
+    }
+
+    #[test]
+    fn headers_are_sent_and_masked_in_what_the_answer_shows() {
+        let (url, seen) = echo(500);
+        let mut s = smoke(url.clone());
+        s.checks = vec![with_secret(get(url))];
+        s.timeout = Duration::from_millis(200);
+        let lines = Mutex::new(Vec::new());
+        let e = check(&s, &|l| lines.lock().unwrap().push(l.to_string())).unwrap_err();
+        let heads = seen.lock().unwrap().clone();
+        assert!(!heads.is_empty());
+        assert!(
+            heads
+                .iter()
+                .all(|h| h.contains("authorization: Bearer s3cr3t")
+                    || h.contains("Authorization: Bearer s3cr3t")),
+            "{heads:?}"
+        );
+        let text = format!("{e} {e:?} {:?}", lines.lock().unwrap());
+        assert!(!text.contains("s3cr3t"), "{text}");
+        assert!(text.contains("authorization: ***"), "{text}");
+    }
+
+    #[test]
+    fn several_checks_run_in_turn_and_the_failure_names_its_check() {
+        let (ok, seen) = echo(200);
+        let (bad, _) = echo(503);
+        let mut s = smoke(ok.clone());
+        let mut post = get(ok.clone());
+        post.method = "POST".into();
+        post.key = Some("smoke.checks[1]".into());
+        let mut head = get(ok);
+        head.method = "HEAD".into();
+        head.key = Some("smoke.checks[2]".into());
+        let mut failing = get(bad.clone());
+        failing.key = Some("smoke.checks[3]".into());
+        s.checks = vec![s.checks[0].clone(), post, head, failing];
+        s.timeout = Duration::from_millis(200);
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(
+            e.starts_with(&format!(
+                "smoke.checks[3]: GET {bad} did not answer as expected"
+            )),
+            "{e}"
+        );
+        assert!(e.contains("status 503 (expected 200)"), "{e}");
+        let methods: Vec<String> = seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|h| h.split(' ').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(methods, ["GET", "POST", "HEAD"]);
+    }
+
+    #[test]
+    fn the_live_check_sends_the_first_checks_headers() {
+        let (url, seen) = echo(200);
+        let mut s = smoke("http://unused/".into());
+        s.checks = vec![with_secret(get("http://unused/".into()))];
+        verify_live(&s, &url, "g-new:0", &|_| {}).unwrap();
+        let head = seen.lock().unwrap()[0].to_ascii_lowercase();
+        assert!(head.contains("authorization: bearer s3cr3t"), "{head}");
+        assert!(head.contains("x-cf-app-instance: g-new:0"), "{head}");
+    }
 }

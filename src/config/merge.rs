@@ -89,3 +89,80 @@ impl RawSwitch {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::config::raw::RawCheck;
+    use crate::config::Secret;
+
+    fn headers(pairs: &[(&str, &str)]) -> Option<BTreeMap<String, Secret>> {
+        Some(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Secret::new(v.to_string())))
+                .collect(),
+        )
+    }
+
+    fn check(path: &str) -> RawCheck {
+        RawCheck {
+            path: Some(path.into()),
+            ..RawCheck::default()
+        }
+    }
+
+    #[test]
+    fn smoke_headers_merge_by_name_and_checks_replace_the_single_check() {
+        let defaults = RawSmoke {
+            path: Some("/ping".into()),
+            expect_status: Some(204),
+            headers: headers(&[("Authorization", "a"), ("X-Team", "web")]),
+            insecure: Some(true),
+            ..RawSmoke::default()
+        };
+        let own = RawSmoke {
+            headers: headers(&[("x-team", "api")]),
+            checks: Some(vec![check("/health"), check("/ready")]),
+            ca_cert: Some("ca.pem".into()),
+            ..RawSmoke::default()
+        };
+        let merged = own.over(defaults.clone());
+        let names: Vec<(&str, &str)> = merged
+            .headers
+            .iter()
+            .flatten()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect();
+        assert_eq!(names, [("Authorization", "a"), ("x-team", "api")]);
+        assert_eq!(merged.checks.as_ref().map(Vec::len), Some(2));
+        // The defaults' single check and their `insecure` gave way.
+        assert_eq!((merged.path, merged.expect_status), (None, None));
+        assert_eq!(merged.insecure, None);
+        assert_eq!(merged.ca_cert.as_deref(), Some("ca.pem"));
+
+        // A deployment's single check drops the defaults' checks, and keeps the rest of
+        // the defaults' single check.
+        let defaults = RawSmoke {
+            expect_status: Some(204),
+            checks: Some(vec![check("/a")]),
+            ca_cert: Some("ca.pem".into()),
+            ..RawSmoke::default()
+        };
+        let own = RawSmoke {
+            path: Some("/b".into()),
+            insecure: Some(true),
+            ..RawSmoke::default()
+        };
+        let merged = own.over(defaults.clone());
+        assert!(merged.checks.is_none());
+        assert_eq!(merged.path.as_deref(), Some("/b"));
+        assert_eq!(merged.ca_cert, None);
+        // A deployment that says nothing about checks keeps the defaults' whole.
+        let merged = RawSmoke::default().over(defaults);
+        assert_eq!(merged.checks.map(|c| c.len()), Some(1));
+        assert_eq!(merged.ca_cert.as_deref(), Some("ca.pem"));
+    }
+}

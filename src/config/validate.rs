@@ -1226,4 +1226,194 @@ start-timeout = "30m"
         let bad = format!("{MINIMAL}\n[switch]\nverify-live-url = \"live\"\ndrain = \"soon\"\n");
         assert_eq!(keys(&bad), ["switch.verify-live-url", "switch.drain"]);
     }
+
+    fn with_env(text: &str) -> Result<Config, crate::config::ConfigError> {
+        let env = |name: &str| match name {
+            "TOKEN" => Some("s3cr3t-token".to_string()),
+            "TEAM" => Some("shop".to_string()),
+            _ => None,
+        };
+        crate::config::Suite::parse_in(text, Path::new("deploy.toml"), &CfLimits::default(), &env)?
+            .into_single()
+    }
+
+    fn shown(headers: &crate::config::Headers) -> Vec<(&str, &str)> {
+        headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect()
+    }
+
+    #[test]
+    fn headers_take_variables_and_never_show_their_values() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\npath = \"/health\"\nheaders = {{ Authorization = \"Bearer ${{TOKEN}}\", X-Team = \"${{TEAM}}\", X-Literal = \"$${{NOT}}\" }}\n"
+        );
+        let c = with_env(&text).unwrap();
+        assert_eq!(
+            shown(&c.smoke.checks[0].headers),
+            [
+                ("Authorization", "Bearer s3cr3t-token"),
+                ("X-Literal", "${NOT}"),
+                ("X-Team", "shop")
+            ]
+        );
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("Authorization"), "{debug}");
+    }
+
+    #[test]
+    fn an_unset_variable_names_the_header_and_the_variable() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\nheaders = {{ Authorization = \"Bearer ${{MISSING}}\" }}\n"
+        );
+        let e = with_env(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("smoke.headers.Authorization: takes the environment variable MISSING, which is not set"),
+            "{e}"
+        );
+        // Without an environment, any variable is unset.
+        assert_eq!(keys(&text), ["smoke.headers.Authorization"]);
+    }
+
+    #[test]
+    fn bad_header_names_and_values() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\nheaders = {{ \"X Bad\" = \"1\", \"X-Inject\" = \"a\\r\\nInjected: s3cr3t\", Ok = \"1\", ok = \"2\", X-Open = \"${{TOKEN\" }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert_eq!(
+            keys(&text),
+            [
+                "smoke.headers.X Bad",
+                "smoke.headers.X-Inject",
+                "smoke.headers.X-Open",
+                "smoke.headers.ok"
+            ]
+        );
+    }
+
+    #[test]
+    fn several_checks() {
+        let text = format!(
+            r#"{MINIMAL}
+[smoke]
+headers = {{ Authorization = "Bearer ${{TOKEN}}", X-Team = "shop" }}
+
+[[smoke.checks]]
+path = "/health"
+
+[[smoke.checks]]
+url = "https://api.example.com/v1/ping"
+method = "post"
+expect-status = 201
+expect-body = "pong"
+headers = {{ x-team = "api", Authorization = "" }}
+"#
+        );
+        let c = with_env(&text).unwrap();
+        let [health, ping] = c.smoke.checks.as_slice() else {
+            panic!("{:?}", c.smoke.checks)
+        };
+        assert_eq!(health.key.as_deref(), Some("smoke.checks[0]"));
+        assert_eq!(
+            health.describe(),
+            "GET https://sinatrastaging.de.a9sapp.eu/health"
+        );
+        assert_eq!(
+            shown(&health.headers),
+            [("Authorization", "Bearer s3cr3t-token"), ("X-Team", "shop")]
+        );
+        assert_eq!(ping.describe(), "POST https://api.example.com/v1/ping");
+        assert_eq!(
+            (ping.expect_status, ping.expect_body.as_deref()),
+            (201, Some("pong"))
+        );
+        // Its own X-Team over the common one, whatever the case; "" drops Authorization.
+        assert_eq!(shown(&ping.headers), [("x-team", "api")]);
+        assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/health");
+        assert_eq!(
+            c.smoke.describe(),
+            "GET https://sinatrastaging.de.a9sapp.eu/health, POST https://api.example.com/v1/ping"
+        );
+        // The live check follows the first check's path.
+        assert_eq!(
+            c.switch.verify_live.as_deref(),
+            Some("https://sinatralive.de.a9sapp.eu/health")
+        );
+    }
+
+    #[test]
+    fn checks_and_the_single_check_do_not_mix() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\npath = \"/health\"\nexpect-status = 204\n[[smoke.checks]]\npath = \"/a\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("smoke.checks: cannot stand beside smoke.path, smoke.expect-status"),
+            "{err}"
+        );
+        let bad = format!(
+            "{MINIMAL}\n[smoke]\n[[smoke.checks]]\npath = \"/a\"\nurl = \"https://x/\"\n\
+             [[smoke.checks]]\nmethod = \"FETCH\"\n[[smoke.checks]]\npath = \"b\"\nmethod = \"HEAD\"\nexpect-body = \"x\"\nexpect-status = 1000\n"
+        );
+        assert_eq!(
+            keys(&bad),
+            [
+                "smoke.checks[0]",
+                "smoke.checks[1]",
+                "smoke.checks[1].method",
+                "smoke.checks[2].path",
+                "smoke.checks[2].expect-status",
+                "smoke.checks[2].expect-body",
+            ]
+        );
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[smoke]\nchecks = []\n")),
+            ["smoke.checks"]
+        );
+    }
+
+    #[test]
+    fn the_ca_cert_is_read_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate\n").unwrap();
+        let config = dir.path().join("deploy.toml");
+        let load = |extra: &str| Config::parse(&format!("{MINIMAL}\n[smoke]\n{extra}\n"), &config);
+        let c = load("ca-cert = \"ca.pem\"").unwrap();
+        assert_eq!(
+            c.smoke.tls,
+            Tls::WithCa {
+                path: dir.path().join("ca.pem"),
+                certs: vec![ca.cert.der().to_vec()]
+            }
+        );
+        for (extra, says) in [
+            ("ca-cert = \"missing.pem\"", "cannot read"),
+            ("ca-cert = \"junk.pem\"", "holds no certificate"),
+            (
+                "ca-cert = \"ca.pem\"\ninsecure = true",
+                "smoke.insecure: is true beside smoke.ca-cert",
+            ),
+        ] {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(err.contains(says), "{extra}: {err}");
+        }
+    }
+
+    #[test]
+    fn insecure_warns_naming_the_urls() {
+        let c = parse(&format!("{MINIMAL}\n[smoke]\ninsecure = true\n")).unwrap();
+        assert_eq!(c.smoke.tls, Tls::Insecure);
+        assert_eq!(
+            c.warnings,
+            ["smoke.insecure = true: TLS certificates are not verified for https://sinatrastaging.de.a9sapp.eu/, \
+              https://sinatralive.de.a9sapp.eu/, so an impostor could pass the check; trust the CA with smoke.ca-cert instead"]
+        );
+        assert_eq!(parse(MINIMAL).unwrap().smoke.tls, Tls::System);
+    }
 }
