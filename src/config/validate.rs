@@ -1416,4 +1416,47 @@ headers = {{ x-team = "api", Authorization = "" }}
         );
         assert_eq!(parse(MINIMAL).unwrap().smoke.tls, Tls::System);
     }
+
+    #[test]
+    fn the_readmes_smoke_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Smoke checks for real services").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let smoke = &section[start..start + section[start..].find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("certs")).unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        std::fs::write(dir.path().join("certs/internal-ca.pem"), ca.cert.pem()).unwrap();
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let c = crate::config::Suite::parse_in(
+            &format!("{MINIMAL}\n{smoke}"),
+            &dir.path().join("deploy.toml"),
+            &CfLimits::default(),
+            &env,
+        )
+        .unwrap()
+        .into_single()
+        .unwrap();
+        let described: Vec<String> = c.smoke.checks.iter().map(Check::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "GET https://sinatrastaging.de.a9sapp.eu/health",
+                "GET https://sinatrastaging.de.a9sapp.eu/api/orders",
+                "HEAD https://payments.internal.example.com/ping"
+            ]
+        );
+        assert_eq!(
+            shown(&c.smoke.checks[1].headers),
+            [
+                ("Authorization", "Bearer value-of-ORDERS_TOKEN"),
+                ("X-Team", "shop")
+            ]
+        );
+        assert_eq!(
+            shown(&c.smoke.checks[2].headers),
+            [("Authorization", "Bearer value-of-SMOKE_TOKEN")]
+        );
+        assert!(matches!(c.smoke.tls, Tls::WithCa { .. }));
+    }
 }
