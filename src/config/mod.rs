@@ -466,6 +466,9 @@ staging = "sinatrastaging"
                 "start-timeout",
                 "name",
                 "deployments",
+                "headers",
+                "method",
+                "insecure",
                 "bogus",
             ]);
             let value = prop_oneof![
@@ -474,6 +477,7 @@ staging = "sinatrastaging"
                 Just("true".to_string()),
                 Just("[\"-i\", \"2\"]".to_string()),
                 Just("{ a = \"b\" }".to_string()),
+                Just("{ X-A = \"${HOME}\", \"B C\" = \"$${x\" }".to_string()),
                 Just("\"0s\"".to_string()),
                 Just("\"1h 30m\"".to_string()),
                 ".{0,6}",
@@ -495,6 +499,8 @@ staging = "sinatrastaging"
                 "[deployments.smoke]",
                 "[deployments.switch]",
                 "[[deployments.routes.extra]]",
+                "[[smoke.checks]]",
+                "[[deployments.smoke.checks]]",
             ]);
             prop_oneof![
                 3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),
