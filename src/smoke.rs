@@ -18,6 +18,8 @@ use crate::config::{Check, Smoke, Tls};
 /// for further attempts.
 const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
 const BODY_LIMIT: u64 = 1024 * 1024;
+/// ureq's default.
+const MAX_REDIRECTS: u32 = 10;
 const EXCERPT: usize = 300;
 /// What a header value is replaced with wherever it would show.
 const MASK: &str = "***";
@@ -248,33 +250,55 @@ fn is_certificate_error(e: &ureq::Error) -> bool {
 
 fn attempt(tls: &TlsConfig, probe: &Probe, timeout: Duration) -> Attempt {
     let check = probe.check;
+    // ureq keeps every header but Authorization on a redirect, whatever the host: a
+    // redirect to a login page elsewhere would hand it the key. So with headers, the
+    // check follows redirects itself, on the same scheme, host and port only.
+    let guarded = !check.headers.is_empty();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(timeout))
         .tls_config(tls.clone())
+        .max_redirects(if guarded { 0 } else { MAX_REDIRECTS })
         .build()
         .into();
-    let mut request = ureq::http::Request::builder()
-        .method(check.method.as_str())
-        .uri(probe.url);
-    for (name, value) in &check.headers {
-        request = request.header(name.as_str(), value.expose());
-    }
-    if let Some(instance) = probe.instance {
-        request = request.header("X-CF-APP-INSTANCE", instance);
-    }
-    let request = match request.body(()) {
-        Ok(r) => r,
-        Err(e) => return Attempt::Wrong(format!("no request could be made ({e})")),
-    };
-    let mut response = match agent.run(request) {
-        Ok(r) => r,
-        Err(e) if is_certificate_error(&e) => {
-            return Attempt::Certificate(format!(
-                "a TLS certificate problem ({e}); an internal CA goes in smoke.ca-cert"
-            ))
+    let mut url = probe.url.to_string();
+    let mut method = check.method.clone();
+    let mut hops = 0;
+    let mut response = loop {
+        let response = match send(&agent, &method, &url, probe) {
+            Ok(r) => r,
+            Err(e) => return e,
+        };
+        let status = response.status();
+        if !guarded || !status.is_redirection() || status.as_u16() == check.expect_status {
+            break response;
         }
-        Err(e) => return Attempt::Wrong(format!("no answer ({e})")),
+        let Some(next) = response
+            .headers()
+            .get("Location")
+            .and_then(|v| v.to_str().ok())
+            .map(|l| resolve(&url, l))
+        else {
+            break response;
+        };
+        let status = status.as_u16();
+        if origin(&next) != origin(&url) {
+            return Attempt::Wrong(format!(
+                "status {status}, a redirect to {next}, where the smoke headers are not sent (another host); \
+                 check that URL with a check of its own, or expect-status = {status}"
+            ));
+        }
+        hops += 1;
+        if hops > MAX_REDIRECTS {
+            return Attempt::Wrong(format!(
+                "more than {MAX_REDIRECTS} redirects, the last to {next}"
+            ));
+        }
+        // As curl and ureq do: only 307 and 308 keep a method other than GET and HEAD.
+        if !matches!(status, 307 | 308) && method != "HEAD" {
+            method = "GET".into();
+        }
+        url = next;
     };
     let status = response.status().as_u16();
     let router_error = response
@@ -311,6 +335,66 @@ fn attempt(tls: &TlsConfig, probe: &Probe, timeout: Duration) -> Attempt {
         }
     }
     Attempt::Passed
+}
+
+/// One request of a check, with its headers; what the attempt saw if it got no answer.
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    probe: &Probe,
+) -> Result<ureq::http::Response<ureq::Body>, Attempt> {
+    let mut request = ureq::http::Request::builder().method(method).uri(url);
+    for (name, value) in &probe.check.headers {
+        request = request.header(name.as_str(), value.expose());
+    }
+    if let Some(instance) = probe.instance {
+        request = request.header("X-CF-APP-INSTANCE", instance);
+    }
+    let request = request
+        .body(())
+        .map_err(|e| Attempt::Wrong(format!("no request could be made ({e})")))?;
+    agent.run(request).map_err(|e| {
+        if is_certificate_error(&e) {
+            Attempt::Certificate(format!(
+                "a TLS certificate problem ({e}); an internal CA goes in smoke.ca-cert"
+            ))
+        } else {
+            Attempt::Wrong(format!("no answer ({e})"))
+        }
+    })
+}
+
+/// `scheme://host:port` of `url`, as written.
+fn origin(url: &str) -> String {
+    match url.parse::<ureq::http::Uri>() {
+        Ok(uri) => format!(
+            "{}://{}",
+            uri.scheme_str().unwrap_or_default(),
+            uri.authority().map(|a| a.as_str()).unwrap_or_default()
+        ),
+        Err(_) => url.to_string(),
+    }
+}
+
+/// A redirect's `location` as an absolute URL, relative to `base`.
+fn resolve(base: &str, location: &str) -> String {
+    if location.contains("://") {
+        return location.to_string();
+    }
+    if let Some(rest) = location.strip_prefix("//") {
+        let scheme = base.split("://").next().unwrap_or("https");
+        return format!("{scheme}://{rest}");
+    }
+    if location.starts_with('/') {
+        return format!("{}{location}", origin(base));
+    }
+    let origin = origin(base);
+    let path = base.strip_prefix(origin.as_str()).unwrap_or_default();
+    let path = &path[..path.find('?').unwrap_or(path.len())];
+    let dir = &path[..path.rfind('/').map_or(0, |i| i + 1)];
+    let dir = if dir.is_empty() { "/" } else { dir };
+    format!("{origin}{dir}{location}")
 }
 
 fn excerpt(body: &str) -> String {
@@ -626,5 +710,81 @@ mod tests {
         let head = seen.lock().unwrap()[0].to_ascii_lowercase();
         assert!(head.contains("authorization: bearer s3cr3t"), "{head}");
         assert!(head.contains("x-cf-app-instance: g-new:0"), "{head}");
+    }
+
+    #[test]
+    fn redirects_are_resolved_against_the_url() {
+        let base = "https://a.example.com:8443/app/health?x=1";
+        assert_eq!(
+            resolve(base, "https://b.example.com/x"),
+            "https://b.example.com/x"
+        );
+        assert_eq!(
+            resolve(base, "//b.example.com/x"),
+            "https://b.example.com/x"
+        );
+        assert_eq!(resolve(base, "/login"), "https://a.example.com:8443/login");
+        assert_eq!(
+            resolve(base, "ready"),
+            "https://a.example.com:8443/app/ready"
+        );
+        assert_eq!(resolve("http://a", "ready"), "http://a/ready");
+        assert_eq!(origin(base), "https://a.example.com:8443");
+    }
+
+    /// Redirects `/` to `location`, answers 200 `here` elsewhere; records request heads.
+    fn redirecting(location: String) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let mut buf = [0u8; 4096];
+                let n = stream.read(&mut buf).unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).into_owned();
+                log.lock().unwrap().push(head.clone());
+                let reply = if head.starts_with("GET / ") {
+                    format!("HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                } else {
+                    "HTTP/1.1 200 OK\r\nContent-Length: 4\r\nConnection: close\r\n\r\nhere"
+                        .to_string()
+                };
+                let _ = stream.write_all(reply.as_bytes());
+            }
+        });
+        (url, seen)
+    }
+
+    #[test]
+    fn headers_follow_redirects_on_the_same_host_only() {
+        let (same, seen) = redirecting("/next".into());
+        let mut s = smoke(same.clone());
+        s.checks = vec![with_secret(get(same))];
+        check(&s, &|_| {}).unwrap();
+        let heads = seen.lock().unwrap().clone();
+        assert_eq!(heads.len(), 2, "{heads:?}");
+        assert!(heads[1].starts_with("GET /next "), "{heads:?}");
+        assert!(heads[1]
+            .to_ascii_lowercase()
+            .contains("authorization: bearer s3cr3t"));
+
+        let (elsewhere, elsewhere_seen) = echo(200);
+        let (away, _) = redirecting(elsewhere.clone());
+        let mut s = smoke(away.clone());
+        s.checks = vec![with_secret(get(away))];
+        s.timeout = Duration::from_millis(200);
+        let e = check(&s, &|_| {}).unwrap_err().to_string();
+        assert!(
+            e.contains(&format!(
+                "status 302, a redirect to {elsewhere}, where the smoke headers are not sent"
+            )),
+            "{e}"
+        );
+        assert!(elsewhere_seen.lock().unwrap().is_empty());
+        // Expected as it is, a redirect is not followed at all.
+        s.checks[0].expect_status = 302;
+        check(&s, &|_| {}).unwrap();
     }
 }
