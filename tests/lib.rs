@@ -19,5 +19,6 @@ mod real_cf;
 mod resume;
 mod rollback;
 mod rounds;
+mod smoke_checks;
 mod status;
 mod suite;

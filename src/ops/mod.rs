@@ -32,7 +32,13 @@ pub struct SwitchOptions {
 /// records. A configuration with `[[deployments]]` runs every selected pair (see
 /// [`suite`]); one without runs its single pair exactly as it always did.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
-    let load = || Suite::load(&cli.config, &crate::context::cf_limits());
+    let load = || {
+        Suite::load(
+            &cli.config,
+            &crate::context::cf_limits(),
+            &crate::context::var,
+        )
+    };
     let (kind, options, pairs, label) = match &cli.command {
         // From the command line's definition alone: no configuration file, no cf.
         Command::Completions { shell } => return docs::print(&docs::completions(*shell)),

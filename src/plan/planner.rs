@@ -190,7 +190,7 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     if config.smoke.enabled {
         steps.push(Step::SmokeCheck {
             app: target.clone(),
-            url: config.smoke.url.clone(),
+            url: config.smoke.describe(),
         });
     }
     // "checked" says that this version passed the check that decides whether it may get
