@@ -37,6 +37,7 @@ use serde::Deserialize;
 use crate::route::Route;
 pub use limits::CfLimits;
 pub use suite::{Deployment, Suite};
+pub use validate::is_dns_label;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
