@@ -905,3 +905,325 @@ fn comment_wrapped(w: &mut String, text: &str, first: &str, rest: &str) {
     }
     let _ = writeln!(w, "{line}");
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cf::memory::MemoryCf;
+    use crate::report::Recorder;
+
+    /// The draft for an app holding `routes`, as [`from_app`] makes it.
+    fn draft(routes: &[Route]) -> Draft {
+        let a = arrange(routes).expect("a main route");
+        Draft {
+            origin: "a test".into(),
+            command: "cf-bluegreen init --from-app web".into(),
+            blue: "web".into(),
+            green: "web-green".into(),
+            blue_note: vec!["now live".into()],
+            green_note: vec!["new".into()],
+            live: a.live,
+            placeholder: false,
+            staging: a.staging,
+            extra: a.extra,
+            notes: left_out_notes(&a.left_out),
+            manifest: None,
+            manifest_note: None,
+            target: Some(("o".into(), "s \"quoted\"".into())),
+        }
+    }
+
+    fn round_trip(d: &Draft) -> Config {
+        let text = render(d);
+        check(&text, Path::new("deploy.toml")).unwrap_or_else(|e| panic!("{e}\n{text}"))
+    }
+
+    #[test]
+    fn every_kind_of_route_round_trips_through_validation() {
+        let routes = [
+            Route::new("shop", "apps.internal", None),
+            Route::new("web", "example.com", Some("/app")),
+            Route::new("www", "shop.com", Some("/Api")),
+            Route::tcp("tcp.example.com", 1234),
+            // Twice: listed once.
+            Route::new("www", "shop.com", Some("/Api")),
+            // Nothing the file can name.
+            Route::new("", "example.com", None),
+        ];
+        let d = draft(&routes);
+        let c = round_trip(&d);
+        assert_eq!(c.blue, "web");
+        assert_eq!(c.green, "web-green");
+        // The first public HTTP route is the main one, whatever comes before it.
+        assert_eq!(
+            c.live,
+            [
+                Route::new("web", "example.com", Some("/app")),
+                Route::new("shop", "apps.internal", None),
+                Route::new("www", "shop.com", Some("/Api")),
+                Route::tcp("tcp.example.com", 1234),
+            ]
+        );
+        assert_eq!(
+            c.staging,
+            Route::new("web-staging", "example.com", Some("/app"))
+        );
+        assert_eq!(c.smoke.url, "https://web-staging.example.com/app/");
+        assert_eq!(c.smoke.expect_status, 200);
+        assert!(c.smoke.enabled);
+        assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
+        assert!(
+            d.notes[0].starts_with("example.com is not listed (a route on the bare domain"),
+            "{:?}",
+            d.notes
+        );
+        let text = render(&d);
+        assert!(text.contains("# - example.com is not listed"), "{text}");
+        assert!(
+            text.contains("# space = 's \"quoted\"'")
+                || text.contains("# space = \"s \\\"quoted\\\"\""),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn one_route_and_no_extra_ones() {
+        let c = round_trip(&draft(&[Route::new("web", "example.com", None)]));
+        assert_eq!(c.live, [Route::new("web", "example.com", None)]);
+        assert_eq!(c.staging.url(), "web-staging.example.com");
+    }
+
+    #[test]
+    fn the_staging_route_is_one_the_app_does_not_hold() {
+        let routes = [
+            Route::new("web", "example.com", None),
+            Route::new("web-staging", "example.com", None),
+        ];
+        let c = round_trip(&draft(&routes));
+        assert_eq!(c.staging.url(), "web-staging2.example.com");
+        assert_eq!(c.live.len(), 2);
+        // The longest hostname still leaves room for the suffix.
+        let long = "a".repeat(63);
+        let c = round_trip(&draft(&[Route::new(&long, "example.com", None)]));
+        assert_eq!(c.staging.host, format!("{}-staging", "a".repeat(55)));
+    }
+
+    #[test]
+    fn without_a_public_http_route_there_is_no_main_route() {
+        assert_eq!(arrange(&[]), None);
+        let no_public = [
+            Route::new("shop", "apps.internal", None),
+            Route::tcp("tcp.example.com", 1),
+            Route::new("", "example.com", None),
+        ];
+        assert_eq!(arrange(&no_public), None);
+        let e = no_main_route("web", &no_public).to_string();
+        assert!(
+            e.contains("it holds shop.apps.internal, tcp.example.com:1, example.com"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn placeholders_validate_and_say_so() {
+        let d = from_files(None, Path::new("/home/me/My Shop_2"));
+        assert_eq!(
+            (d.blue.as_str(), d.green.as_str()),
+            ("My Shop_2-blue", "My Shop_2-green")
+        );
+        let c = round_trip(&d);
+        assert_eq!(c.main_live().url(), "my-shop-2.example.com");
+        let text = render(&d);
+        assert!(
+            text.contains("domain  = \"example.com\"   # PLACEHOLDER: edit"),
+            "{text}"
+        );
+        assert!(d.notes[0].contains("placeholders"), "{:?}", d.notes);
+        // A name that makes no hostname at all.
+        round_trip(&from_files(None, Path::new("/")));
+        round_trip(&from_files(None, Path::new("/tmp/___")));
+    }
+
+    #[test]
+    fn a_manifest_gives_the_name_and_routes() {
+        let app = read_manifest(
+            "---\napplications:\n- name: shop\n  routes:\n  - route: shop.example.com/api\n  - route: admin.example.com\n  - route: tcp.example.com:2000\n  - route: ((host)).example.com\n",
+        )
+        .unwrap();
+        assert_eq!(app.name.as_deref(), Some("shop"));
+        assert_eq!(app.apps, 1);
+        let d = from_files(
+            Some(&(PathBuf::from("/p/manifest.yml"), app)),
+            Path::new("/p"),
+        );
+        assert_eq!(
+            (d.blue.as_str(), d.green.as_str()),
+            ("shop-blue", "shop-green")
+        );
+        assert!(!d.placeholder);
+        let c = round_trip(&d);
+        assert_eq!(
+            c.live,
+            [
+                Route::new("shop", "example.com", Some("/api")),
+                Route::new("admin", "example.com", None),
+                Route::tcp("tcp.example.com", 2000),
+            ]
+        );
+        assert!(
+            d.notes.iter().any(|n| n.contains("((host))")),
+            "{:?}",
+            d.notes
+        );
+        // A name that says which of a pair it is keeps it.
+        let app = read_manifest("applications:\n- name: shop-a\n").unwrap();
+        let d = from_files(
+            Some(&(PathBuf::from("/p/manifest.yml"), app)),
+            Path::new("/p"),
+        );
+        assert_eq!((d.blue.as_str(), d.green.as_str()), ("shop-a", "shop-b"));
+        assert!(d.placeholder);
+        round_trip(&d);
+        assert!(read_manifest("applications: [").is_err());
+    }
+
+    #[test]
+    fn manifest_routes() {
+        assert_eq!(
+            manifest_route("a.b.com/x/"),
+            Route::new("a", "b.com", Some("/x"))
+        );
+        assert_eq!(manifest_route("tcp.b.com:80"), Route::tcp("tcp.b.com", 80));
+        assert_eq!(manifest_route("b.com"), Route::new("", "b.com", None));
+        assert_eq!(
+            manifest_route("a.apps.internal"),
+            Route::new("a", "apps.internal", None)
+        );
+    }
+
+    #[test]
+    fn counterparts() {
+        assert_eq!(counterpart("web-blue").as_deref(), Some("web-green"));
+        assert_eq!(counterpart("web_green").as_deref(), Some("web_blue"));
+        assert_eq!(counterpart("sinatra_a").as_deref(), Some("sinatra_b"));
+        assert_eq!(counterpart("web-b").as_deref(), Some("web-a"));
+        assert_eq!(counterpart("web"), None);
+        assert_eq!(counterpart("-a"), None);
+    }
+
+    #[test]
+    fn paths_relative_to_the_file() {
+        let rel = |from: &str, to: &str| relative(Path::new(from), Path::new(to));
+        assert_eq!(rel("/p", "/p/manifest.yml"), Path::new("manifest.yml"));
+        assert_eq!(
+            rel("/p/ci", "/p/manifest.yml"),
+            Path::new("../manifest.yml")
+        );
+        assert_eq!(rel("/", "/p/manifest.yml"), Path::new("p/manifest.yml"));
+        assert_eq!(
+            absolute(Path::new("/p"), Path::new("ci/../x")),
+            Path::new("/p/x")
+        );
+        assert_eq!(absolute(Path::new("/p"), Path::new("")), Path::new("/p"));
+    }
+
+    fn from_memory(cf: &MemoryCf, name: &str) -> Result<Draft, Error> {
+        from_app(name, cf, &Recorder::default())
+    }
+
+    #[test]
+    fn an_app_in_cf_becomes_blue_with_its_routes() {
+        let cf = MemoryCf::new().app(
+            "web",
+            true,
+            &[
+                "web.example.com",
+                "web.apps.internal",
+                "tcp.example.com:1234",
+            ],
+        );
+        let d = from_memory(&cf, "web").unwrap();
+        assert_eq!((d.blue.as_str(), d.green.as_str()), ("web", "web-green"));
+        assert!(d.notes.is_empty(), "{:?}", d.notes);
+        let c = round_trip(&d);
+        assert_eq!(c.live.len(), 3);
+        assert_eq!(c.staging.url(), "web-staging.example.com");
+        assert!(render(&d).contains("# org   = \"o\"\n# space = \"s\"\n"));
+        // Read-only.
+        assert!(cf.mutations().is_empty(), "{:?}", cf.mutations());
+    }
+
+    #[test]
+    fn an_existing_green_app_and_a_stopped_blue_are_told() {
+        let cf = MemoryCf::new()
+            .app("web-blue", false, &["web.example.com"])
+            .app("web-green", true, &[]);
+        let d = from_memory(&cf, "web-blue").unwrap();
+        assert_eq!(d.green, "web-green");
+        assert_eq!(d.notes.len(), 2, "{:?}", d.notes);
+        assert!(
+            d.notes[0].starts_with("web-blue is stopped"),
+            "{:?}",
+            d.notes
+        );
+        assert!(
+            d.notes[1].starts_with("an app named web-green exists already in this space (started)"),
+            "{:?}",
+            d.notes
+        );
+        round_trip(&d);
+    }
+
+    #[test]
+    fn an_app_not_in_the_space_or_without_routes_is_refused() {
+        let cf = MemoryCf::new().app("web", true, &[]);
+        let e = from_memory(&cf, "nope").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert_eq!(
+            e.to_string(),
+            "there is no app named nope in org o / space s"
+        );
+        assert!(crate::hint::Hint::hint(&e).unwrap().contains("cf apps"));
+        let e = from_memory(&cf, "web").unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().starts_with("web holds no route"), "{e}");
+        let e = from_memory(&MemoryCf::new().logged_out(), "web").unwrap_err();
+        assert_eq!(e.to_string(), "cf is not logged in");
+        let e = from_memory(&MemoryCf::new().no_target(), "web").unwrap_err();
+        assert_eq!(e.to_string(), "cf has no org and space targeted");
+    }
+
+    mod fuzz {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn route() -> impl Strategy<Value = Route> {
+            let host = prop_oneof![Just(String::new()), "[a-zA-Z0-9_-]{1,70}"];
+            let domain = prop_oneof![
+                Just("example.com".to_string()),
+                Just("apps.internal".to_string()),
+                "[a-z0-9-]{0,10}(\\.[a-z0-9-]{0,10}){0,3}",
+            ];
+            let path = prop::option::of("/[a-zA-Z0-9/ ?#_-]{0,8}");
+            prop_oneof![
+                3 => (host, domain.clone(), path).prop_map(|(h, d, p)| Route::new(&h, &d, p.as_deref())),
+                1 => (domain, any::<u16>()).prop_map(|(d, port)| Route::tcp(&d, port)),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            /// Whatever routes an app holds, init writes a valid file or refuses.
+            #[test]
+            fn any_routes_give_a_valid_file_or_a_refusal(routes in prop::collection::vec(route(), 0..8)) {
+                if let Some(a) = arrange(&routes) {
+                    let d = draft(&routes);
+                    let c = round_trip(&d);
+                    prop_assert_eq!(c.live.len(), 1 + a.extra.len());
+                    prop_assert!(c.live.iter().all(|r| routes.contains(r)));
+                }
+            }
+        }
+    }
+}
