@@ -125,6 +125,30 @@ pub enum Command {
     },
     /// Print the manual page (roff) on stdout (needs no configuration and no cf)
     Man,
+    /// Write a commented configuration to start from, which passes validation
+    #[command(
+        long_about = "Write a commented configuration to start from, which passes \
+        validation.\n\n\
+        With --from-app NAME, the app and every route it holds are read from cf (the targeted \
+        org and space): NAME becomes `blue` and stays live as it is, its routes become the live \
+        routes, and the first deploy goes to the new `green` app (NAME's counterpart: -blue/-green, \
+        _a/_b, -a/-b, else NAME-green). Without it, no cf is needed: the app name and routes come \
+        from ./manifest.yml if there is one, else from the directory's name, with placeholders \
+        marked as such.\n\n\
+        The file goes where the other commands read it (--config, deploy.toml by default) \
+        unless --output says otherwise. An existing file is never replaced without --force."
+    )]
+    Init {
+        /// Read this app and its routes from cf: it becomes `blue`, live as it is
+        #[arg(long, value_name = "NAME")]
+        from_app: Option<String>,
+        /// Where to write the file; `-` prints it on stdout [default: the --config path]
+        #[arg(long, short, value_name = "PATH")]
+        output: Option<PathBuf>,
+        /// Replace the file if it exists
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 /// Which of the file's `[[deployments]]` to run, and how together: the flags `deploy`

@@ -194,7 +194,7 @@ pub fn read(ctx: &Context, wants: Wants) -> Result<(Observed, Option<Held>), Err
 
 /// The reads of a failed round: cf's tracing is the user's configuration, not a failure
 /// of the apps.
-fn observe_error(e: CfError) -> Error {
+pub(crate) fn observe_error(e: CfError) -> Error {
     match e {
         CfError::Traced { .. } => Error::Environment {
             hint: crate::hint::Hint::hint(&e).unwrap_or_default(),
@@ -206,7 +206,7 @@ fn observe_error(e: CfError) -> Error {
 
 /// The apps of the pair in the targeted org and space: `GET /v3/apps?names=` lists those
 /// of every space the user sees.
-fn in_space(apps: &[v3::App], org: &str, space: &str) -> Result<Vec<v3::App>, CfError> {
+pub(crate) fn in_space(apps: &[v3::App], org: &str, space: &str) -> Result<Vec<v3::App>, CfError> {
     let mut found = Vec::new();
     for app in apps {
         match (&app.org, &app.space) {

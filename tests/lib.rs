@@ -10,6 +10,7 @@ mod deploy;
 mod environment;
 mod failures;
 mod fake_cf;
+mod init;
 mod interrupts;
 mod labels;
 mod lock;

@@ -39,6 +39,7 @@ use crate::route::Route;
 pub use headers::{Headers, Secret};
 pub use limits::CfLimits;
 pub use suite::{Deployment, Suite};
+pub use validate::is_dns_label;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {

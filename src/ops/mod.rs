@@ -2,10 +2,12 @@
 //! `status` do, in order, from reading the state to the summary. They hold the order of
 //! things (read, lock, read again, plan, execute, unlock); the decisions are in
 //! [`crate::plan`], the cf calls in [`crate::cf`], the output in [`crate::report`].
-//! [`docs`] renders `completions` and `man` from the command line's definition.
+//! [`docs`] renders `completions` and `man` from the command line's definition; [`init`]
+//! writes a configuration to start from.
 
 pub mod deploy;
 pub mod docs;
+pub mod init;
 pub mod rollback;
 pub mod status;
 pub mod suite;
@@ -43,6 +45,19 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         // From the command line's definition alone: no configuration file, no cf.
         Command::Completions { shell } => return docs::print(&docs::completions(*shell)),
         Command::Man => return docs::print(&docs::man()),
+        // Needs cf only with --from-app, and never reads the configuration it may replace.
+        Command::Init {
+            from_app,
+            output,
+            force,
+        } => {
+            let options = init::Options {
+                from_app: from_app.as_deref(),
+                output: output.as_deref().unwrap_or(&cli.config),
+                force: *force,
+            };
+            return init::init(options, cf, events);
+        }
         Command::Status => return status_all(&load()?, cf, events, who),
         Command::Deploy {
             dry_run,

@@ -343,6 +343,26 @@ impl Sink for Human {
                     });
                 }
             }
+            Event::Initialized {
+                config,
+                printed,
+                next,
+            } => {
+                let live: Vec<String> = config.live.iter().map(ToString::to_string).collect();
+                let what = if printed {
+                    "printed the configuration".to_string()
+                } else {
+                    format!("wrote {}", config.path.display())
+                };
+                self.info(&format!(
+                    "{what}: apps {} (blue) and {} (green); live routes {}; new versions are checked on {} first",
+                    config.blue,
+                    config.green,
+                    live.join(", "),
+                    config.staging,
+                ));
+                self.info(&format!("next: {next}"));
+            }
             Event::Failed { error } => {
                 let mut text = error.to_string();
                 if let Some(hint) = error.hint() {

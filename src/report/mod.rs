@@ -201,6 +201,13 @@ pub enum Event<'a> {
         outcomes: &'a [PairOutcome],
         elapsed: Duration,
     },
+    /// `init` wrote `config` to its path, or printed it on stdout (`printed`); `next`
+    /// is the command to run next.
+    Initialized {
+        config: &'a Config,
+        printed: bool,
+        next: &'a str,
+    },
     /// The command failed.
     Failed {
         error: &'a Error,
@@ -286,6 +293,9 @@ impl Recorder {
                     .map(|o| format!("{} {} {:?}", o.name, o.exit_code, o.live_app))
                     .collect();
                 format!("suite: {}", each.join("; "))
+            }
+            Event::Initialized { config, .. } => {
+                format!("initialized: {}", config.path.display())
             }
             Event::Failed { error } => format!("error: {error}"),
         })
