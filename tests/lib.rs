@@ -11,6 +11,7 @@ mod environment;
 mod failures;
 mod fake_cf;
 mod interrupts;
+mod json;
 mod labels;
 mod lock;
 mod matrix;
