@@ -49,6 +49,10 @@ pub struct Cli {
     #[arg(short, long, global = true)]
     pub quiet: bool,
 
+    /// Print events as JSON lines on stdout, ending with a summary (human progress stays on stderr)
+    #[arg(long, global = true)]
+    pub json: bool,
+
     /// Colour ok / FAIL / warning: auto (on a terminal, unless NO_COLOR is set), always, never
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto, value_name = "WHEN")]
     pub color: Color,

@@ -28,7 +28,7 @@ use std::io::IsTerminal;
 use clap::Parser;
 
 use crate::cli::{Cli, Command};
-use crate::report::{Event, Human, Sink, Verbosity};
+use crate::report::{Both, Event, Human, Json, Sink, Verbosity};
 
 /// Runs the tool with these arguments (the first is the program name) and returns the
 /// exit code.
@@ -59,20 +59,50 @@ where
     };
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let color = cli.color.enabled(std::io::stderr().is_terminal(), no_color);
-    let human = Human::with_color(verbosity, color);
+    let started = std::time::Instant::now();
+    let mut human = Human::with_color(verbosity, color);
+    // Completions and the man page are documents on stdout, not events.
+    let json = (cli.json && !matches!(cli.command, Command::Completions { .. } | Command::Man))
+        .then(|| Json::stdout(verbosity == Verbosity::Verbose));
+    if json.is_some() {
+        human = human.results_on_stderr();
+    }
+    let both;
+    let sink: &dyn Sink = match &json {
+        Some(json) => {
+            both = Both(json, &human);
+            &both
+        }
+        None => &human,
+    };
     let cf = cf::process::CfProcess::new(cli.cf_bin.clone());
-    match ops::run(&cli, &cf, &human, &context::who_am_i()) {
+    let code = match ops::run(&cli, &cf, sink, &context::who_am_i()) {
         // An interrupt during the last bookkeeping still means: interrupted.
         Ok(()) if interrupt::requested() => {
-            human.emit(Event::Warning {
+            sink.emit(Event::Warning {
                 message: "interrupted, after the work had completed",
             });
             interrupt::EXIT_INTERRUPTED
         }
         Ok(()) => error::EXIT_OK,
         Err(e) => {
-            human.emit(Event::Failed { error: &e });
+            sink.emit(Event::Failed { error: &e });
             e.exit_code()
         }
+    };
+    if let Some(json) = &json {
+        json.finish(command_name(&cli.command), code, started.elapsed());
+    }
+    code
+}
+
+/// The subcommand as the user typed it, for `--json`'s summary.
+fn command_name(command: &Command) -> &'static str {
+    match command {
+        Command::Deploy { .. } => "deploy",
+        Command::Rollback { .. } => "rollback",
+        Command::Status => "status",
+        Command::Completions { .. } => "completions",
+        Command::Man => "man",
     }
 }

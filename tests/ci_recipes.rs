@@ -152,8 +152,8 @@ fn check_commands(name: &str, text: &str, scripts: &[&str]) {
         .unwrap_or_else(|| panic!("{name}: no cf-bluegreen deploy"));
     assert!(target < deploy.0, "{name}: deploy before cf target");
     assert!(
-        text.contains("--json") && text.contains("issue 9"),
-        "{name}: the note on --json"
+        deploy.1.iter().any(|w| w == "--json") && text.contains("docs/json-schema.json"),
+        "{name}: the deploy's events as JSON, and where their schema is"
     );
     for code in ["0 ", "1 ", "2 ", "3 ", "130 "] {
         assert!(

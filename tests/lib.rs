@@ -12,6 +12,7 @@ mod failures;
 mod fake_cf;
 mod init;
 mod interrupts;
+mod json;
 mod labels;
 mod lock;
 mod matrix;

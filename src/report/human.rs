@@ -34,6 +34,8 @@ pub struct Human {
     bars: Mutex<Vec<(String, ProgressBar)>>,
     /// ANSI colours for the words that say how things went.
     color: bool,
+    /// `--json` owns stdout: results (status, the dry run's commands) go to stderr.
+    results_on_stderr: bool,
 }
 
 thread_local! {
@@ -70,7 +72,14 @@ impl Human {
             color,
             multi: MultiProgress::new(),
             bars: Mutex::new(Vec::new()),
+            results_on_stderr: false,
         }
+    }
+
+    /// Results on stderr too, for when stdout carries `--json`'s lines alone.
+    pub fn results_on_stderr(mut self) -> Human {
+        self.results_on_stderr = true;
+        self
     }
 
     /// `word` in `colour` when colour is on.
@@ -94,6 +103,10 @@ impl Human {
 
     /// A result line on stdout.
     fn result(&self, text: &str) {
+        if self.results_on_stderr {
+            self.line(text);
+            return;
+        }
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "{text}");
     }

@@ -4,6 +4,7 @@
 //! or a CI log; another [`Sink`] (JSON lines) can be added without touching the executor.
 
 pub mod human;
+pub mod json;
 mod status;
 
 use std::fmt;
@@ -17,6 +18,7 @@ use crate::plan::{PairState, Plan, Step};
 use std::collections::BTreeMap;
 
 pub use human::{short, Human, Verbosity};
+pub use json::Json;
 
 /// Whatever shows the events. Called from several threads at once (reads run side by
 /// side), so it must be `Sync`.
@@ -28,6 +30,21 @@ pub trait Sink: Sync {
     fn emit_for(&self, pair: &str, event: Event<'_>) {
         let _ = pair;
         self.emit(event);
+    }
+}
+
+/// Two sinks at once: `--json`'s lines on stdout and the human progress on stderr.
+pub struct Both<'a>(pub &'a dyn Sink, pub &'a dyn Sink);
+
+impl Sink for Both<'_> {
+    fn emit(&self, event: Event<'_>) {
+        self.0.emit(event);
+        self.1.emit(event);
+    }
+
+    fn emit_for(&self, pair: &str, event: Event<'_>) {
+        self.0.emit_for(pair, event);
+        self.1.emit_for(pair, event);
     }
 }
 
@@ -119,7 +136,7 @@ impl fmt::Display for Activity<'_> {
 }
 
 /// What happened, as data. Borrowed: a sink that keeps events copies what it needs.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     /// cf runs, and who it is logged in as, where.
     Connected {
