@@ -104,5 +104,6 @@ fn command_name(command: &Command) -> &'static str {
         Command::Status => "status",
         Command::Completions { .. } => "completions",
         Command::Man => "man",
+        Command::Init { .. } => "init",
     }
 }

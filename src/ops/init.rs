@@ -969,7 +969,7 @@ mod tests {
             Route::new("web-staging", "example.com", Some("/app"))
         );
         assert_eq!(c.smoke.url, "https://web-staging.example.com/app/");
-        assert_eq!(c.smoke.expect_status, 200);
+        assert_eq!(c.smoke.checks[0].expect_status, 200);
         assert!(c.smoke.enabled);
         assert_eq!(d.notes.len(), 1, "{:?}", d.notes);
         assert!(

@@ -51,6 +51,12 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
             output,
             force,
         } => {
+            if cli.json && output.as_deref() == Some(std::path::Path::new("-")) {
+                return Err(Error::Environment {
+                    message: "init --output - prints the configuration on stdout, which --json keeps for its events".into(),
+                    hint: "write the file instead (--output PATH), or leave out --json".into(),
+                });
+            }
             let options = init::Options {
                 from_app: from_app.as_deref(),
                 output: output.as_deref().unwrap_or(&cli.config),

@@ -298,6 +298,22 @@ impl Json {
             Event::SuiteSummary { outcomes, .. } => {
                 self.gathered.lock().unwrap().suite = Some(outcomes.to_vec());
             }
+            Event::Initialized {
+                config,
+                printed,
+                next,
+            } => self.write(
+                pair,
+                "initialized",
+                json!({
+                    "path": config.path.display().to_string(),
+                    "printed": printed,
+                    "blue": config.blue,
+                    "green": config.green,
+                    "live_routes": config.live.iter().map(|r| r.url()).collect::<Vec<_>>(),
+                    "next": next,
+                }),
+            ),
             Event::Failed { error } => {
                 self.facts(pair, |f| f.error = Some(error.to_string()));
                 self.write(
