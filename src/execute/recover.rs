@@ -33,6 +33,9 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
             plan.previous.as_deref().unwrap_or("the previous app"),
             plan.previous.as_deref().unwrap_or("APP"),
         ),
+        Ok(()) if plan.kind == Kind::Abort => {
+            format!("the abort was finished: {} is stopped", plan.target)
+        }
         Ok(()) => format!(
             "the switch had begun, so it was completed: {} is live",
             plan.target
@@ -207,6 +210,18 @@ pub(super) fn recover(
         }
     }
 
+    if plan.kind == Kind::Abort {
+        // Undoing an abort is finishing it: the staged version is off the staging route
+        // and stopped either way.
+        if !interrupted {
+            ctx.warn(&format!(
+                "{failed} failed ({}), but the recovery took {} off the staging route and stopped it: the abort is done",
+                cause.lines().next().unwrap_or(&cause),
+                plan.target
+            ));
+        }
+        return Ok(());
+    }
     if forward {
         ctx.events.emit(Event::SwitchCompleted {
             failed,

@@ -39,11 +39,7 @@ fn run(cf: &MemoryCf, config: &Config, kind: Kind) -> (Result<(), Error>, Record
     let events = Recorder::default();
     let result = {
         let ctx = Context::new(config, cf, &events, "tester@host pid 1");
-        let options = SwitchOptions::default();
-        match kind {
-            Kind::Deploy => ops::deploy::deploy(&ctx, options),
-            Kind::Rollback => ops::rollback::rollback(&ctx, options),
-        }
+        ops::run_kind(&ctx, kind, SwitchOptions::default())
     };
     (result, events)
 }
@@ -243,12 +239,12 @@ fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
     let mut cases = 0;
     for kind in [Kind::Deploy, Kind::Rollback] {
         let scenario = match kind {
-            Kind::Deploy => blue_live,
             Kind::Rollback => green_live_after_a_deploy,
+            _ => blue_live,
         };
         let (target, old) = match kind {
-            Kind::Deploy => ("b", "a"),
             Kind::Rollback => ("a", "b"),
+            _ => ("b", "a"),
         };
         for policy in ["stop", "keep", "delete"] {
             let config = config(&format!("{QUICK}old = \"{policy}\"\n"));

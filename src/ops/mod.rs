@@ -4,8 +4,10 @@
 //! [`crate::plan`], the cf calls in [`crate::cf`], the output in [`crate::report`].
 //! [`docs`] renders `completions` and `man` from the command line's definition.
 
+pub mod abort;
 pub mod deploy;
 pub mod docs;
+pub mod promote;
 pub mod rollback;
 pub mod status;
 pub mod suite;
@@ -41,13 +43,31 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Deploy {
             dry_run,
             force_unlock,
+            no_switch,
             pairs,
-        } => (Kind::Deploy, (*dry_run, *force_unlock), pairs),
+        } => {
+            let kind = if *no_switch {
+                Kind::Stage
+            } else {
+                Kind::Deploy
+            };
+            (kind, (*dry_run, *force_unlock), pairs.clone())
+        }
         Command::Rollback {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs),
+        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs.clone()),
+        Command::Promote {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (Kind::Promote, (*dry_run, *force_unlock), pairs.clone()),
+        Command::Abort {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (Kind::Abort, (*dry_run, *force_unlock), pairs.into()),
     };
     let switch = SwitchOptions {
         dry_run: options.0,
@@ -62,10 +82,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         for warning in &config.warnings {
             ctx.warn(warning);
         }
-        return match kind {
-            Kind::Deploy => deploy::deploy(&ctx, switch),
-            Kind::Rollback => rollback::rollback(&ctx, switch),
-        };
+        return run_kind(&ctx, kind, switch);
     }
     for warning in &suite.warnings {
         events.emit(crate::report::Event::Warning { message: warning });
@@ -89,6 +106,16 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
             switch,
         },
     )
+}
+
+/// One pair's `kind` of run.
+pub(crate) fn run_kind(ctx: &Context, kind: Kind, options: SwitchOptions) -> Result<(), Error> {
+    match kind {
+        Kind::Deploy | Kind::Stage => deploy::deploy_kind(ctx, kind, options),
+        Kind::Rollback => rollback::rollback(ctx, options),
+        Kind::Promote => promote::promote(ctx, options),
+        Kind::Abort => abort::abort(ctx, options),
+    }
 }
 
 /// `status` of every pair, one after another so that each one's lines stay together.

@@ -178,6 +178,9 @@ pub fn switch_all(
         verb: match kind {
             Kind::Deploy => "deploy",
             Kind::Rollback => "roll back",
+            Kind::Stage => "stage",
+            Kind::Promote => "promote",
+            Kind::Abort => "abort",
         },
         failed,
         total: outcomes.len(),
@@ -231,10 +234,7 @@ fn run_pair(
         if gate.is_some() {
             ctx.gate = Some(&pass);
         }
-        match kind {
-            Kind::Deploy => super::deploy::deploy(&ctx, options.switch),
-            Kind::Rollback => super::rollback::rollback(&ctx, options.switch),
-        }
+        super::run_kind(&ctx, kind, options.switch)
     };
     crate::interrupt::clear_at_once_message_for(Some(pair.name));
     if let (Some(gate), false) = (gate, passed.load(Ordering::SeqCst)) {
