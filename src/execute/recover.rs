@@ -105,7 +105,13 @@ pub(super) fn recover(
         failed_index
     };
 
-    let again = format!("run `cf-bluegreen {}` again", plan.kind.name());
+    let again = match plan.kind {
+        // Undone, the promotion leaves nothing staged: the version is staged anew.
+        Kind::Promote => "stage the version again (`cf-bluegreen deploy --no-switch`), \
+                          then run `cf-bluegreen promote`"
+            .to_string(),
+        kind => format!("run `cf-bluegreen {}` again", kind.name()),
+    };
     let hint = match &failure {
         StepError::Cf(CfError::TimedOut { .. }) => {
             let key = match failed {

@@ -449,6 +449,119 @@ mod tests {
         assert_eq!(notes.len(), 3);
     }
 
+    const S: &str = metadata::STAGED;
+
+    #[test]
+    fn a_staged_version_is_told_from_a_leftover() {
+        let c = config("");
+        let id = "2026-12-03T06:00:00Z ci";
+        let records = meta(&[("b", &[(D, id), (C, id), (S, id)])]);
+        let staged_state = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        assert_eq!(
+            staged(&c, &staged_state, &records),
+            Some(Staged {
+                app: "b".into(),
+                id: id.into()
+            })
+        );
+        // Anything else is not the state `deploy --no-switch` leaves.
+        let not = [
+            (
+                "stopped",
+                pair(
+                    started(&["live.example.com"]),
+                    stopped(&["stg.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "off staging",
+                pair(started(&["live.example.com"]), started(&[])),
+                records.clone(),
+            ),
+            (
+                "live too",
+                pair(
+                    started(&["live.example.com"]),
+                    started(&["stg.example.com", "live.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "staging on both",
+                pair(
+                    started(&["live.example.com", "stg.example.com"]),
+                    started(&["stg.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "pushed since",
+                staged_state.clone(),
+                meta(&[("b", &[(D, "2026-12-04T00:00:00Z x"), (S, id)])]),
+            ),
+            (
+                "never checked",
+                staged_state.clone(),
+                meta(&[("b", &[(D, id), (S, id)])]),
+            ),
+            (
+                "no record",
+                staged_state.clone(),
+                meta(&[("b", &[(D, id), (C, id)])]),
+            ),
+        ];
+        for (name, state, m) in not {
+            assert_eq!(staged(&c, &state, &m), None, "{name}");
+        }
+
+        // A deploy replaces it, and says whose it was; a promotion keeps its staging route.
+        let (steps, _, notes) = resolve(&c, &c.live, &staged_state, &records).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname stg"]
+        );
+        assert_eq!(
+            notes,
+            [
+                "b holds a version staged by ci at 2026-12-03T06:00:00Z for promotion, on the \
+              staging route stg.example.com: this deploy replaces it"
+            ]
+        );
+        let (steps, _, notes) =
+            resolve_keeping(&c, &c.live, &staged_state, &records, Some("b")).unwrap();
+        assert!(steps.is_empty() && notes.is_empty(), "{steps:?} {notes:?}");
+    }
+
+    #[test]
+    fn what_the_first_round_refuses_before_the_lock() {
+        let c = config("");
+        let id = "2026-12-03T06:00:00Z ci";
+        let records = meta(&[("b", &[(D, id), (C, id), (S, id)])]);
+        let all = |_: &str| true;
+        let only_a = |app: &str| app == "a";
+        assert!(refuse_early(Kind::Promote, &c, &records, &all).is_ok());
+        assert!(refuse_early(Kind::Abort, &c, &records, &all).is_ok());
+        assert!(refuse_early(Kind::Deploy, &c, &records, &all).is_ok());
+        assert!(matches!(
+            refuse_early(Kind::Rollback, &c, &records, &all),
+            Err(PlanError::NoRollback { .. })
+        ));
+        // Stopped: nothing runs on the staging route.
+        for kind in [Kind::Promote, Kind::Abort] {
+            let e = refuse_early(kind, &c, &records, &only_a).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("nothing to {}: b carries the record", kind.name())),
+                "{e}"
+            );
+        }
+        assert!(refuse_early(Kind::Rollback, &c, &records, &only_a).is_ok());
+    }
+
     #[test]
     fn stopped_or_crashed_live_app_is_noted() {
         let c = config("");

@@ -91,6 +91,31 @@ fn a_rollback_starts_alone_and_keeps_the_old_app_when_asked() {
 }
 
 #[test]
+fn staging_stops_after_its_record_promoting_checks_again_and_aborting_is_one_round() {
+    let c = config("[switch]\ndrain = \"7s\"\n");
+    let id = DeployId("id".into());
+    let state = pair(started(&["live.example.com"]), stopped(&[]));
+    let plan = plan_stage(&c, &state, &meta(&[("a", &[]), ("b", &[])]), &id).unwrap();
+    assert_eq!(
+        shape(&plan),
+        "push+record deploy | clear+policies+instances+map staging stg b | smoke | record checked"
+    );
+    let staged = pair(
+        started(&["live.example.com"]),
+        started(&["stg.example.com"]),
+    );
+    let m = meta(&[("b", &[(DEPLOY, "1 x"), (CHECKED, "1 x"), (STAGED, "1 x")])]);
+    let plan = plan_promote(&c, &staged, &m, &id).unwrap();
+    assert_eq!(
+        shape(&plan),
+        "policies+instances | smoke | record checked | map live live b | verify \
+         | unmap live live a | drain | unmap staging stg b+record live-since+stop a"
+    );
+    let plan = plan_abort(&c, &staged, &m, &id).unwrap();
+    assert_eq!(shape(&plan), "unmap staging stg b+stop b+record staged");
+}
+
+#[test]
 fn a_resolution_maps_together_then_unmaps_together() {
     let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\ndrain = \"0s\"\nverify-live = false\nmatch-instances = false\n");
     // Both live, b checked and newer, b lacks www: finish the switch to b first.
@@ -344,6 +369,7 @@ fn is_unmap(s: &Step) -> bool {
 fn every_plan_keeps_the_zero_downtime_order_between_batches() {
     let mut plans = 0;
     let mut recoveries = 0;
+    let mut staged_plans = 0;
     for c in configs() {
         for (name, state, m) in states() {
             for kind in [
@@ -363,6 +389,7 @@ fn every_plan_keeps_the_zero_downtime_order_between_batches() {
                 };
                 let Ok(plan) = plan else { continue };
                 plans += 1;
+                staged_plans += usize::from(matches!(kind, Kind::Promote | Kind::Abort));
                 let case = format!("{} from {name}, {:?}", kind.name(), c.switch);
                 let batches = plan.batches();
                 // The batches cover the steps, in order.
@@ -517,5 +544,7 @@ fn every_plan_keeps_the_zero_downtime_order_between_batches() {
         }
     }
     assert!(plans >= 1000, "{plans} plans");
+    // Each of the three staged states, promoted and aborted, under every configuration.
+    assert!(staged_plans >= 6 * configs().len(), "{staged_plans} plans");
     assert!(recoveries >= 10_000, "{recoveries} recoveries");
 }
