@@ -14,6 +14,7 @@ mod interrupts;
 mod lock;
 mod matrix;
 mod output;
+mod promote;
 mod real_cf;
 mod resume;
 mod rollback;

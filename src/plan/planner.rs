@@ -414,13 +414,8 @@ pub fn plan_promote(
     let Some(found) = staged(config, pair, meta) else {
         return Err(nothing_staged(Kind::Promote, config, meta));
     };
-    let mut inputs = resolved_keeping(config, Kind::Promote, pair, meta, id, Some(&found.app))?;
+    let inputs = resolved_keeping(config, Kind::Promote, pair, meta, id, Some(&found.app))?;
     let previous = live_app(config, &inputs.state)?.map(str::to_string);
-    inputs.notes.push(format!(
-        "promoting the version staged {} on {}",
-        found.by(),
-        found.app
-    ));
     Ok(switch(inputs, found.app, previous))
 }
 
