@@ -46,8 +46,10 @@ where
     };
     // Only a run that changes things needs to stop gracefully; a status or a dry run
     // just ends on Ctrl-C.
-    if let Command::Deploy { dry_run: false, .. } | Command::Rollback { dry_run: false, .. } =
-        cli.command
+    if let Command::Deploy { dry_run: false, .. }
+    | Command::Rollback { dry_run: false, .. }
+    | Command::Promote { dry_run: false, .. }
+    | Command::Abort { dry_run: false, .. } = cli.command
     {
         interrupt::install();
     }
