@@ -144,6 +144,22 @@ pub(super) fn recover(
         }
         _ => None,
     };
+    if held && plan.kind == Kind::Promote {
+        // Nothing on the staged app changed but its instance count: it stays staged, for
+        // a promotion once every pair passes, rather than be staged anew.
+        let live = match &plan.previous {
+            Some(old) => format!("{old} still serves the live route"),
+            None => "nothing serves the live route yet".to_string(),
+        };
+        return Err(Error::DeployFailed {
+            what: plan.kind,
+            step: format!("the switch to {}", plan.target),
+            cause,
+            live: format!("{live}, and {} is still staged.", plan.target),
+            hint: Some("see the other deployments' errors; run `cf-bluegreen promote` again once all pass their checks".into()),
+            logs: None,
+        });
+    }
     if held {
         ctx.warn(&format!(
             "{} passed its checks, but {cause}: undoing this {}",
