@@ -25,6 +25,13 @@
 //! before ours cannot have started anything else yet: it holds the lock, so our create
 //! fails and we stop before writing anything.
 //!
+//! `deploy --no-switch` gives the lock back after its last write, the staged record, so
+//! a run that reads while it does sees the version staged whole. An `abort` gives it back
+//! beside its cleanup (staging unmap, stop, record): half of that seen is a started app
+//! without the staging route, or a stopped one with it, neither of which counts as
+//! staged (see [`crate::plan::staged`]); a deploy resolves it as any leftover, and a
+//! `promote` finds nothing to promote.
+//!
 //! What is decided from the first round alone (which apps exist, their GUIDs, the space)
 //! cannot be changed by a run in its cleanup: cleanup may delete the previous app
 //! (`switch.old = "delete"`), and then our later reads and steps meet an app that is

@@ -1030,3 +1030,18 @@ fn a_staged_record_that_cannot_be_written_undoes_the_staging() {
         assert_eq!(cf.annotation("b", metadata::STAGED), None, "{mode}");
     }
 }
+
+#[test]
+fn a_first_version_can_be_staged_and_promoted_too() {
+    let cf = MemoryCf::new();
+    run(&cf, &config(QUICK), Kind::Stage).0.unwrap();
+    assert_eq!(cf.routes("a"), [STAGING]);
+    assert_eq!(cf.started("b"), None);
+    cf.next_run("");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    result.unwrap();
+    assert_eq!(events.summary().unwrap(), "summary: a live");
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.annotation("a", metadata::STAGED), None);
+    cf.assert_always_served(LIVE);
+}
