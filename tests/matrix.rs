@@ -37,8 +37,8 @@ fn staged() -> Test {
 
 /// After a staging, a promotion or an abort: green waits for promotion whole (started,
 /// on the staging route, recorded) or not at all (stopped, no route) — or, after a
-/// promotion that went through, is live without the record. A record whose clearing
-/// failed (a warning) may stay on a stopped app: it counts only on a started one.
+/// promotion that went through, is live. A record whose clearing failed (a warning) may
+/// stay on a stopped app, or beside `live-since`: it counts on neither.
 fn staged_whole_or_gone(t: &Test) -> Result<(), String> {
     let (record, routes, state) = (
         t.annotation(GREEN, STAGED),
@@ -48,7 +48,9 @@ fn staged_whole_or_gone(t: &Test) -> Result<(), String> {
     let started = state.as_deref() == Some("started");
     let whole = record.is_some() && routes == [STAGING] && started;
     let gone = routes.is_empty() && !started;
-    let live = record.is_none() && routes == [LIVE] && started;
+    let live = routes == [LIVE]
+        && started
+        && (record.is_none() || t.annotation(GREEN, LIVE_SINCE).is_some());
     if whole || gone || live {
         Ok(())
     } else {

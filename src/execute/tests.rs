@@ -861,7 +861,7 @@ fn a_staged_version_waits_on_the_staging_route_then_is_promoted() {
         [
             "ok give b the network policies of a",
             "ok run as many instances of b as a does",
-            "ok record checked on b",
+            "ok record checked on b, clearing staged",
             "ok map live route live.example.com to b",
             "ok unmap live route live.example.com from a",
             "ok unmap staging route stg.example.com from b",
@@ -1044,4 +1044,32 @@ fn a_first_version_can_be_staged_and_promoted_too() {
     assert_eq!(cf.routes("a"), [LIVE]);
     assert_eq!(cf.annotation("a", metadata::STAGED), None);
     cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_staged_record_left_on_a_promoted_version_does_not_block_a_rollback() {
+    // The write that clears it (with the checked record) fails: a warning, the promotion
+    // goes on, and live-since beside it says the version went live.
+    let clean = staged_on_b();
+    run(&clean, &config(QUICK), Kind::Promote).0.unwrap();
+    let checked = clean
+        .calls()
+        .iter()
+        .filter(|c| c.argv[0] == "curl")
+        .position(|c| c.argv.iter().any(|a| a.contains(metadata::CHECKED)))
+        .unwrap() as u32;
+    let cf = staged_on_b().fail(&format!("curl:{}", checked + 1));
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    result.unwrap();
+    assert!(events.lines().iter().any(|l| l
+        .starts_with("warning: could not record cf-bluegreen/checked, cf-bluegreen/staged on b")));
+    assert_eq!(
+        cf.annotation("b", metadata::STAGED).as_deref(),
+        Some(STAGED_BY)
+    );
+    assert!(cf.annotation("b", metadata::LIVE_SINCE).is_some());
+    cf.next_run("");
+    let (result, _) = run(&cf, &config(QUICK), Kind::Rollback);
+    result.unwrap();
+    assert_eq!(cf.routes("a"), [LIVE]);
 }

@@ -223,8 +223,12 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             _ => id.0.clone(),
         };
         let mut values = vec![(metadata::CHECKED.into(), Some(pushed_by))];
-        if kind == Kind::Stage {
-            values.push((metadata::STAGED.into(), Some(id.0.clone())));
+        match kind {
+            Kind::Stage => values.push((metadata::STAGED.into(), Some(id.0.clone()))),
+            // Past its check again, the version no longer waits: cleared here rather than
+            // with live-since, so that one failed record cannot leave both unwritten.
+            Kind::Promote => values.push((metadata::STAGED.into(), None)),
+            _ => {}
         }
         steps.push(Step::Annotate {
             app: target.clone(),
@@ -280,14 +284,10 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         &config.staging,
         RouteRole::Staging,
     ));
-    let mut values = vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))];
-    if kind == Kind::Promote {
-        values.push((metadata::STAGED.into(), None));
-    }
     steps.push(Step::Annotate {
         app: target.clone(),
         guid: guid_of(meta, &target),
-        values,
+        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
     });
     steps.extend(retire_step);
     Plan {

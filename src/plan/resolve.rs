@@ -47,8 +47,9 @@ impl Staged {
 
 /// The staged version as the records and the apps' states alone say it — what the first
 /// round of the state read knows, before the lock: a started app whose staged record
-/// names the deploy that pushed it and whose check it passed. (A record that names
-/// another deploy is stale: a later push replaced the version.)
+/// names the deploy that pushed it and whose check it passed, and that never went live
+/// since. (A record that names another deploy is stale: a later push replaced the
+/// version; one beside `live-since` is stale too: a promotion whose clearing failed.)
 pub fn staged_record(
     config: &Config,
     meta: &BTreeMap<String, AppMeta>,
@@ -57,7 +58,9 @@ pub fn staged_record(
     [&config.blue, &config.green].into_iter().find_map(|app| {
         let m = meta.get(app.as_str())?;
         let id = m.get(metadata::STAGED)?;
-        (started(app) && m.checked() && m.get(metadata::DEPLOY) == Some(id)).then(|| Staged {
+        let never_live = m.get(metadata::LIVE_SINCE).is_none();
+        let current = m.checked() && m.get(metadata::DEPLOY) == Some(id);
+        (started(app) && current && never_live).then(|| Staged {
             app: app.clone(),
             id: id.to_string(),
         })
@@ -512,6 +515,14 @@ mod tests {
                 "no record",
                 staged_state.clone(),
                 meta(&[("b", &[(D, id), (C, id)])]),
+            ),
+            (
+                "live since",
+                staged_state.clone(),
+                meta(&[(
+                    "b",
+                    &[(D, id), (C, id), (S, id), (metadata::LIVE_SINCE, "t")],
+                )]),
             ),
         ];
         for (name, state, m) in not {
