@@ -84,6 +84,20 @@ pub enum Command {
         /// Print the cf commands the deploy would run, in order, and change nothing
         #[arg(long)]
         dry_run: bool,
+        /// Record TEXT on the new app as its version label (default: the git commit of
+        /// push.path)
+        #[arg(
+            long,
+            env = "CF_BLUEGREEN_LABEL",
+            value_name = "TEXT",
+            long_help = "Record TEXT on the new app as its version label, which `status` shows \
+                (at most 200 characters, on one line). By default, the git commit of what the \
+                push uploads (push.path, else the manifest's directory, else the current \
+                directory), with -dirty when the checkout has changes; outside a git checkout, \
+                no label. With [[deployments]], a given label applies to every pair, and the \
+                git commit is each pair's own."
+        )]
+        label: Option<String>,
         /// Break the deploy lock of a run that is gone (a killed CI job)
         #[arg(long)]
         force_unlock: bool,
@@ -300,6 +314,19 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn only_deploy_takes_a_label() {
+        let cli = Cli::try_parse_from(["cf-bluegreen", "deploy", "--label", "v1.2.3"]).unwrap();
+        assert!(
+            matches!(&cli.command, Command::Deploy { label: Some(l), .. } if l == "v1.2.3"),
+            "{:?}",
+            cli.command
+        );
+        for command in ["rollback", "status", "promote", "abort"] {
+            assert!(Cli::try_parse_from(["cf-bluegreen", command, "--label", "x"]).is_err());
+        }
     }
 
     #[test]

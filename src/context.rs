@@ -120,7 +120,7 @@ impl<'a> Context<'a> {
 
 /// `user@host pid N`, and ` job URL` when a CI system says which job this is: for the
 /// lock and the records on the apps, so that `status` and a lock message point at the
-/// job. The environment is read here and in [`cf_limits`], nowhere else.
+/// job. The environment is read here, in [`cf_limits`] and in [`var`], nowhere else.
 pub fn who_am_i() -> String {
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     // CI containers often run without $USER: the account the process runs as still has
@@ -197,13 +197,19 @@ fn os_user() -> Option<String> {
 
 /// cf's own time limits, from `CF_STAGING_TIMEOUT` and `CF_STARTUP_TIMEOUT` as cf
 /// itself reads them: the push's and `cf start`'s default limits are derived from them.
-/// The environment is read here and in [`who_am_i`], nowhere else.
+/// The environment is read here, in [`who_am_i`] and in [`var`], nowhere else.
 pub fn cf_limits() -> CfLimits {
     let var = |name| std::env::var(name).ok();
     CfLimits::from_env(
         var("CF_STAGING_TIMEOUT").as_deref(),
         var("CF_STARTUP_TIMEOUT").as_deref(),
     )
+}
+
+/// An environment variable, for the `${VAR}` of the smoke headers; `None` when unset
+/// or not Unicode.
+pub fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 fn hostname() -> Option<String> {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod execute;
 pub mod hint;
 pub mod interrupt;
+pub mod label;
 pub mod lock;
 pub mod metadata;
 pub mod ops;

@@ -13,24 +13,31 @@
 //! # Why the state need not be read again once the lock is held
 //!
 //! The lock is created side by side with the second round of reads (see
-//! [`crate::preflight`]), and nothing is read again after it. That is safe because a run
-//! holding the lock gives it back only in its very last round (the cleanup: unmapping the
-//! staging route, retiring the previous app, the last record, the release, side by side).
-//! So while we create the lock, another run that held it until a moment ago can at worst
-//! be in that last round: its switch is done, and what our reads may see of it is a
-//! cleanup half done — the staging route still mapped, the old app not yet stopped, the
-//! `live-since` record missing. Those are exactly the states the planner's resolution
-//! finishes ([`crate::plan::resolve`]) with the same idempotent steps (unmap, stop), so
-//! the plan made from these reads is right either way. And a run that took the lock
-//! before ours cannot have started anything else yet: it holds the lock, so our create
-//! fails and we stop before writing anything.
+//! [`crate::preflight`]), and when that first create succeeds nothing is read again. That
+//! is safe because a run holding the lock gives it back only after everything else it
+//! does, its final cleanup (unmapping the staging route, retiring the previous app, the
+//! last record) and any recovery of it included — never beside it, so that a cleanup step
+//! that fails or lands late cannot act on the pair once another run holds it. So while we
+//! create the lock, another run that held it until a moment ago can at worst be in that
+//! last round: its switch is done, and what our reads may see of it is a cleanup half
+//! done — the staging route still mapped, the old app not yet stopped, the `live-since`
+//! record missing. Those are exactly the states the planner's resolution finishes
+//! ([`crate::plan::resolve`]) with the same idempotent steps (unmap, stop), so the plan
+//! made from these reads is right either way. And a run that took the lock before ours
+//! cannot have started anything else yet: it holds the lock, so our create fails and we
+//! stop before writing anything.
 //!
-//! `deploy --no-switch` gives the lock back after its last write, the staged record, so
-//! a run that reads while it does sees the version staged whole. An `abort` gives it back
-//! beside its cleanup (staging unmap, stop, record): half of that seen is a started app
-//! without the staging route, or a stopped one with it, neither of which counts as
-//! staged (see [`crate::plan::staged`]); a deploy resolves it as any leftover, and a
-//! `promote` finds nothing to promote.
+//! When the first create is refused and a second one succeeds (the other run's lock was
+//! stale and broken, or released meanwhile), the other run may have been anywhere in its
+//! deploy while we read, so the state is read again ([`Held::contended`]): one round more,
+//! only then.
+//!
+//! The last round of `deploy --no-switch` is one write, the staged record (with the
+//! checked one), so reads made while it ends see the version staged whole or not at all.
+//! The last round of an `abort` is its cleanup (staging unmap, stop, record, side by
+//! side): half of it seen is a started app without the staging route, or a stopped one
+//! with it, neither of which counts as staged (see [`crate::plan::staged`]); a deploy
+//! resolves it as any leftover, and a `promote` finds nothing to promote.
 //!
 //! What is decided from the first round alone (which apps exist, their GUIDs, the space)
 //! cannot be changed by a run in its cleanup: cleanup may delete the previous app
@@ -64,6 +71,9 @@ pub struct Held {
     /// The instance's name, as `cf services` shows it.
     pub name: String,
     guid: String,
+    /// Taken only after another run's lock was found (and broken, or gone): that run may
+    /// have changed the pair while this one read it, so the reads are stale.
+    pub contended: bool,
 }
 
 /// What a lock says: `WHO since TIME token TOKEN`.
@@ -92,13 +102,19 @@ pub fn parse_value(value: &str) -> LockInfo {
     }
 }
 
-/// The lock instance's name: `cf-bluegreen-lock-APP1-APP2`, the apps in sorted order (a
-/// configuration that swaps blue and green locks the same pair). A name past the Cloud
+/// The lock instance's name: `cf-bluegreen-lock-APP1-APP2`, the apps lower-cased (the
+/// Cloud Controller matches app names without regard to case, service instance names
+/// with it) and in sorted order (a configuration that swaps blue and green locks the same
+/// pair). When an app's name holds a `-`, the name ends in a hash of the pair, so that
+/// `x-y` and `z` cannot share a lock with `x` and `y-z`. A name past the Cloud
 /// Controller's 255 characters is cut and ends in a hash of the whole, to stay unique.
 pub fn name(config: &Config) -> String {
-    let mut apps = [config.blue.as_str(), config.green.as_str()];
+    let mut apps = [config.blue.to_lowercase(), config.green.to_lowercase()];
     apps.sort_unstable();
-    let full = format!("{TAG}-{}-{}", apps[0], apps[1]);
+    let mut full = format!("{TAG}-{}-{}", apps[0], apps[1]);
+    if apps.iter().any(|a| a.contains('-')) {
+        full.push_str(&format!("-{:08x}", fnv1a(&apps.join("\n")) as u32));
+    }
     if full.len() <= MAX_NAME {
         return full;
     }
@@ -216,6 +232,7 @@ pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Res
                 return Ok(Held {
                     name,
                     guid: instance.guid,
+                    contended: attempt > 0,
                 })
             }
             Ok(Created::NameTaken) if attempt > 0 => {

@@ -12,6 +12,7 @@ pub const DEPLOY: &str = "cf-bluegreen/deploy";
 pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
+pub const LABEL: &str = "cf-bluegreen/label";
 /// On an app that runs a checked version on the staging route, waiting for `promote`:
 /// the id of the deploy that staged it (who, and since when).
 pub const STAGED: &str = "cf-bluegreen/staged";

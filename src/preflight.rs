@@ -172,6 +172,25 @@ pub fn read(ctx: &Context, wants: Wants) -> Result<(Observed, Option<Held>), Err
             return Err(observe_error(e));
         }
     };
+    if held.as_ref().is_some_and(|h| h.contended) {
+        // Another run held the lock while this one read: what it did since is not in
+        // these reads. Read again, now that no other run can change the pair.
+        return match read(
+            ctx,
+            Wants {
+                lock: None,
+                ..wants
+            },
+        ) {
+            Ok((observed, _)) => Ok((observed, held)),
+            Err(e) => {
+                if let Some(held) = &held {
+                    lock::release(ctx, held);
+                }
+                Err(e)
+            }
+        };
+    }
     let (pair, meta) = assemble(ctx, &apps, reads, !legacy.is_empty());
     Ok((
         Observed {
@@ -342,7 +361,13 @@ fn assemble(
 ) -> (PairState, BTreeMap<String, AppMeta>) {
     let mut meta = BTreeMap::new();
     let status = |name: &str| {
-        let app = apps.iter().find(|a| a.name == name)?;
+        // The Cloud Controller matches names without regard to case (`names=Shop`
+        // finds `shop`): an app spelt otherwise in the configuration is still found,
+        // never taken for a missing one that a push would create.
+        let app = apps
+            .iter()
+            .find(|a| a.name == name)
+            .or_else(|| apps.iter().find(|a| a.name.eq_ignore_ascii_case(name)))?;
         let mut m = app_meta(app, &reads.routes);
         if legacy_cleared {
             m.annotations.remove(metadata::LOCK);
@@ -592,6 +617,76 @@ mod tests {
     }
 
     const APPS: &str = "curl /v3/apps?names=a,b&include=space.organization&per_page=5000";
+
+    #[test]
+    fn a_lock_taken_after_breaking_another_reads_the_state_again() {
+        let count = |cf: &MemoryCf, what: &str| {
+            cf.calls()
+                .iter()
+                .filter(|c| c.line().contains(what))
+                .count()
+        };
+        let stale = lock::format_value(
+            "ci@runner-7 pid 99",
+            std::time::SystemTime::now() - Duration::from_secs(7300),
+            "x",
+        );
+        for (cf, reads) in [
+            (MemoryCf::new(), 1),
+            (
+                MemoryCf::new().service("cf-bluegreen-lock-a-b", metadata::LOCK, &stale),
+                2,
+            ),
+        ] {
+            let cf = cf
+                .app("a", true, &["live.example.com"])
+                .app("b", false, &[]);
+            let c = config("");
+            let events = crate::report::Recorder::default();
+            let ctx = Context::new(&c, &cf, &events, "tester");
+            let wants = Wants {
+                lock: Some(LockRequest {
+                    token: "tok",
+                    force: false,
+                }),
+                switch: true,
+                refuse_early: None,
+            };
+            let (observed, held) = read(&ctx, wants).unwrap();
+            assert_eq!(held.unwrap().contended, reads == 2);
+            assert!(observed.pair.get("a").unwrap().started());
+            assert_eq!(count(&cf, "/v3/apps?names="), reads);
+            assert_eq!(count(&cf, "/v3/routes?app_guids="), reads);
+            assert_eq!(count(&cf, "/v3/service_instances -X POST"), reads);
+        }
+    }
+
+    #[test]
+    fn apps_spelt_in_another_case_are_found_not_taken_for_missing() {
+        // `names=A` finds `a` on a Cloud Controller: the live app must be seen as live,
+        // or the next push would go to it.
+        let cf = MemoryCf::new()
+            .app("a", true, &["live.example.com"])
+            .app("b", false, &[]);
+        let mut c = config("");
+        c.blue = "A".into();
+        let events = crate::report::Recorder::default();
+        let ctx = Context::new(&c, &cf, &events, "tester");
+        let observed = preflight(&ctx).unwrap();
+        let a = observed.pair.get("A").expect("A is found as a");
+        assert!(a.started());
+        assert_eq!(a.routes, ["live.example.com"]);
+        assert_eq!(observed.meta["A"].guid, "guid-a");
+        let plan = crate::plan::plan_deploy(
+            &c,
+            &observed.pair,
+            &observed.meta,
+            &metadata::DeployId("id".into()),
+        )
+        .unwrap();
+        assert_eq!(plan.target, "b");
+        assert_eq!(plan.previous.as_deref(), Some("A"));
+    }
 
     #[test]
     fn a_later_deploy_reads_and_locks_in_two_rounds() {

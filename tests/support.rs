@@ -20,6 +20,7 @@ pub const DEPLOY: &str = "cf-bluegreen/deploy";
 pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
+pub const LABEL: &str = "cf-bluegreen/label";
 pub const STAGED: &str = "cf-bluegreen/staged";
 /// The deploy lock of the pair: a user-provided service instance of this name.
 pub const LOCK_NAME: &str = "cf-bluegreen-lock-sinatra_a-sinatra_b";
@@ -353,6 +354,7 @@ interval = "50ms"
             .env_remove("CI")
             .env_remove("NO_COLOR")
             .env_remove("CF_BLUEGREEN_CONFIG")
+            .env_remove("CF_BLUEGREEN_LABEL")
             .env_remove("CF_TRACE")
             .env_remove("http_proxy")
             .env_remove("https_proxy")

@@ -1749,7 +1749,13 @@ impl State {
         let resources: Vec<String> = self
             .apps
             .iter()
-            .filter(|(name, _)| in_space && names.as_ref().is_none_or(|n| n.contains(name)))
+            // The Cloud Controller compares app names without regard to case.
+            .filter(|(name, _)| {
+                in_space
+                    && names
+                        .as_ref()
+                        .is_none_or(|n| n.iter().any(|x| x.eq_ignore_ascii_case(name)))
+            })
             .map(|(name, app)| self.json_app(name, app))
             .collect();
         let include = query_list(query, "include").unwrap_or_default();

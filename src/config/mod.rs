@@ -20,6 +20,7 @@
 //! cf's own time limits ([`CfLimits`], from the environment) come in as a value, so that
 //! the same file always gives the same [`Config`] for the same limits.
 
+mod headers;
 mod limits;
 mod merge;
 mod raw;
@@ -35,6 +36,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::route::Route;
+pub use headers::{Headers, Secret};
 pub use limits::CfLimits;
 pub use suite::{Deployment, Suite};
 
@@ -75,6 +77,9 @@ pub enum ConfigError {
     /// `--only` with a file of one pair, which has no deployments to pick from.
     #[error("--only picks [[deployments]] by name, and {} has none: it describes one app pair", path.display())]
     OnlyWithoutDeployments { path: PathBuf },
+    /// `--label` or `CF_BLUEGREEN_LABEL` cannot be recorded as given.
+    #[error("the label given with --label or CF_BLUEGREEN_LABEL {problem}")]
+    Label { problem: String, hint: String },
 }
 
 impl crate::hint::Hint for ConfigError {
@@ -92,6 +97,7 @@ impl crate::hint::Hint for ConfigError {
             // The message lists the names there are.
             ConfigError::UnknownDeployment { .. } => None,
             ConfigError::OnlyWithoutDeployments { .. } => Some("leave out --only".into()),
+            ConfigError::Label { hint, .. } => Some(hint.clone()),
         }
     }
 }
@@ -153,6 +159,10 @@ pub struct Config {
     /// Values that work but may hurt (a limit below cf's own), for the user to hear
     /// before a deploy or a rollback; each names its key or variable.
     pub warnings: Vec<String>,
+    /// The label a deploy records on the app it pushes (`--label`, `CF_BLUEGREEN_LABEL`
+    /// or the git commit of the push's source; see [`crate::label`]). Not from the file:
+    /// `None` until a deploy sets it, and `None` then means the deploy clears it.
+    pub label: Option<String>,
 }
 
 /// `[switch]`: how the live routes move, and what becomes of the previous app.
@@ -215,17 +225,70 @@ pub struct Push {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Smoke {
     pub enabled: bool,
+    /// The first check's URL: `SMOKE_URL` for `command`. For the single check,
     /// `smoke.url`, or else `https://` + the staging route + `smoke.path`.
+    pub url: String,
+    /// Every one must pass, in this order; never empty. The single check of `smoke.url`
+    /// and friends, or `[[smoke.checks]]`. The first is also the live check's
+    /// (`switch.verify-live`) model: its method, headers and expectations.
+    pub checks: Vec<Check>,
+    /// How long to keep trying each check; also the limit for `command`.
+    pub timeout: Duration,
+    /// The pause between attempts.
+    pub interval: Duration,
+    /// Run after the HTTP checks pass, with the URL in `SMOKE_URL`; empty for none.
+    pub command: Vec<String>,
+    pub tls: Tls,
+}
+
+/// One HTTP check: a request, and the answer it must get.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Check {
+    /// `smoke.checks[N]`, to name it in messages; `None` for the single check, whose
+    /// messages stay as they always were.
+    pub key: Option<String>,
+    /// Upper case: GET, HEAD, POST, ...
+    pub method: String,
     pub url: String,
     pub expect_status: u16,
     /// A substring the body must contain; never empty.
     pub expect_body: Option<String>,
-    /// How long to keep trying the URL; also the limit for `command`.
-    pub timeout: Duration,
-    /// The pause between attempts.
-    pub interval: Duration,
-    /// Run after the HTTP check passes, with the URL in `SMOKE_URL`; empty for none.
-    pub command: Vec<String>,
+    /// Sent with every attempt: `smoke.headers` with the check's own over them, `${VAR}`
+    /// expanded; a header set to "" is not sent.
+    pub headers: Headers,
+}
+
+impl Smoke {
+    /// What the checks ask, for the plan: the URL alone for a single GET, as it always
+    /// was; else each check's method and URL.
+    pub fn describe(&self) -> String {
+        match self.checks.as_slice() {
+            [one] if one.method == "GET" => one.url.clone(),
+            all => all
+                .iter()
+                .map(Check::describe)
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+}
+
+impl Check {
+    /// `GET https://...`, for people.
+    pub fn describe(&self) -> String {
+        format!("{} {}", self.method, self.url)
+    }
+}
+
+/// Which certificates the HTTP checks trust.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Tls {
+    /// The system's trust store.
+    System,
+    /// The system's, and `smoke.ca-cert`: the file and its certificates (DER).
+    WithCa { path: PathBuf, certs: Vec<Vec<u8>> },
+    /// `smoke.insecure = true`: no verification at all.
+    Insecure,
 }
 
 /// `[cf]`: the target the deploy insists on, and the limits for cf calls.
@@ -290,10 +353,14 @@ fn read(path: &Path) -> Result<String, ConfigError> {
 
 impl Config {
     /// Reads the file at `path` and parses it, deriving the default limits of the push
-    /// and `cf start` from cf's own `limits`. The file describes one pair: without
+    /// and `cf start` from cf's own `limits`, the smoke headers' variables from `env`. The file describes one pair: without
     /// `[[deployments]]`, or with one ([`Suite::load`] reads any number).
-    pub fn load(path: &Path, limits: &CfLimits) -> Result<Config, ConfigError> {
-        Config::parse_with(&read(path)?, path, limits)
+    pub fn load(
+        path: &Path,
+        limits: &CfLimits,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        Suite::parse_in(&read(path)?, path, limits, env)?.into_single()
     }
 
     /// Parses `text` as if read from `path` (the path names the file in errors and anchors
@@ -407,6 +474,9 @@ staging = "sinatrastaging"
                 "start-timeout",
                 "name",
                 "deployments",
+                "headers",
+                "method",
+                "insecure",
                 "bogus",
             ]);
             let value = prop_oneof![
@@ -415,6 +485,7 @@ staging = "sinatrastaging"
                 Just("true".to_string()),
                 Just("[\"-i\", \"2\"]".to_string()),
                 Just("{ a = \"b\" }".to_string()),
+                Just("{ X-A = \"${HOME}\", \"B C\" = \"$${x\" }".to_string()),
                 Just("\"0s\"".to_string()),
                 Just("\"1h 30m\"".to_string()),
                 ".{0,6}",
@@ -436,6 +507,8 @@ staging = "sinatrastaging"
                 "[deployments.smoke]",
                 "[deployments.switch]",
                 "[[deployments.routes.extra]]",
+                "[[smoke.checks]]",
+                "[[deployments.smoke.checks]]",
             ]);
             prop_oneof![
                 3 => (key, value).prop_map(|(k, v)| format!("{k} = {v}")),

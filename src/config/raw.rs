@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::OldApp;
+use super::{OldApp, Secret};
 
 /// The whole file: one pair's `[apps]` and `[routes]` (a classic file), or
 /// `[[deployments]]`, each with its own; the other tables are defaults for every
@@ -121,6 +121,22 @@ pub(super) struct RawSmoke {
     pub(super) timeout: Option<String>,
     pub(super) interval: Option<String>,
     pub(super) command: Option<Vec<String>>,
+    pub(super) headers: Option<BTreeMap<String, Secret>>,
+    pub(super) ca_cert: Option<String>,
+    pub(super) insecure: Option<bool>,
+    pub(super) checks: Option<Vec<RawCheck>>,
+}
+
+/// One `[[smoke.checks]]` table.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawCheck {
+    pub(super) path: Option<String>,
+    pub(super) url: Option<String>,
+    pub(super) method: Option<String>,
+    pub(super) expect_status: Option<u16>,
+    pub(super) expect_body: Option<String>,
+    pub(super) headers: Option<BTreeMap<String, Secret>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

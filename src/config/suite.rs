@@ -38,9 +38,14 @@ pub struct Deployment {
 
 impl Suite {
     /// Reads the file at `path` and parses it, deriving the default limits of the push
-    /// and `cf start` from cf's own `limits`.
-    pub fn load(path: &Path, limits: &CfLimits) -> Result<Suite, ConfigError> {
-        Suite::parse_with(&read(path)?, path, limits)
+    /// and `cf start` from cf's own `limits`, and taking the variables that smoke
+    /// headers name (`${VAR}`) from `env`.
+    pub fn load(
+        path: &Path,
+        limits: &CfLimits,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Suite, ConfigError> {
+        Suite::parse_in(&read(path)?, path, limits, env)
     }
 
     /// Parses `text` as if read from `path`, with cf's default limits.
@@ -48,8 +53,19 @@ impl Suite {
         Suite::parse_with(text, path, &CfLimits::default())
     }
 
-    /// [`Suite::parse`] with cf's limits as the environment sets them.
+    /// [`Suite::parse`] with cf's limits as the environment sets them, and no variables
+    /// for the smoke headers.
     pub fn parse_with(text: &str, path: &Path, limits: &CfLimits) -> Result<Suite, ConfigError> {
+        Suite::parse_in(text, path, limits, &|_| None)
+    }
+
+    /// [`Suite::parse_with`], with `env` giving the variables of the smoke headers.
+    pub fn parse_in(
+        text: &str,
+        path: &Path,
+        limits: &CfLimits,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Suite, ConfigError> {
         let only_comments = text
             .lines()
             .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
@@ -65,8 +81,8 @@ impl Suite {
         }
         let raw: RawFile = toml::from_str(text).map_err(|e| syntax::error(text, path, &e))?;
         let deployments = match raw.deployments {
-            None => vec![classic(raw, text, path, limits)?],
-            Some(_) => deployments(raw, path, limits)?,
+            None => vec![classic(raw, text, path, limits, env)?],
+            Some(_) => deployments(raw, path, limits, env)?,
         };
         Ok(Suite {
             path: path.to_path_buf(),
@@ -134,6 +150,7 @@ fn classic(
     text: &str,
     path: &Path,
     limits: &CfLimits,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Deployment, ConfigError> {
     let (Some(apps), Some(routes)) = (raw.apps, raw.routes) else {
         // serde's own "missing field `routes`", at the place it gives, as before suites:
@@ -155,7 +172,8 @@ fn classic(
         cf: raw.cf,
         lock: raw.lock,
     };
-    let config = validate::pair(raw, path, limits).map_err(|problems| invalid(path, problems))?;
+    let config =
+        validate::pair(raw, path, limits, env).map_err(|problems| invalid(path, problems))?;
     Ok(Deployment { name: None, config })
 }
 
@@ -164,6 +182,7 @@ fn deployments(
     mut raw: RawFile,
     path: &Path,
     limits: &CfLimits,
+    env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Deployment>, ConfigError> {
     let list = raw.deployments.take().unwrap_or_default();
     let mut problems = Vec::new();
@@ -208,7 +227,7 @@ fn deployments(
             .map(|(key, app)| (key, app.to_string()))
             .collect();
         let config = merged(d, &raw, &label, &mut problems).and_then(|pair| {
-            validate::pair(pair, path, limits)
+            validate::pair(pair, path, limits, env)
                 .map_err(|own| {
                     problems.extend(own.into_iter().map(|p| Problem {
                         key: format!("{label}.{}", p.key),

@@ -13,10 +13,13 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::raw::{RawApps, RawCf, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch};
+use super::headers::{self, Secret};
+use super::raw::{
+    RawApps, RawCf, RawCheck, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch,
+};
 use super::{
-    CfLimits, CfSettings, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Unlisted,
-    DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
+    CfLimits, CfSettings, Check, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Tls,
+    Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
     DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
 };
 use crate::route::Route;
@@ -50,8 +53,13 @@ impl Problems {
 /// defaults), read from `path`, as a [`Config`] without a name, or every problem they
 /// have, keyed as in a classic file. Relative paths in the file are anchored at `path`'s
 /// directory; the default limits of the push and of `cf start` come from cf's own
-/// `limits`.
-pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Config, Vec<Problem>> {
+/// `limits`; `${VAR}` in the smoke headers from `env`.
+pub(super) fn pair(
+    raw: RawConfig,
+    path: &Path,
+    limits: &CfLimits,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, Vec<Problem>> {
     let mut problems = Problems::default();
     let mut warnings = unreadable_limits(limits);
     let base = path.parent().unwrap_or(Path::new(""));
@@ -63,9 +71,11 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         unlisted,
     } = routes(raw.routes, &mut problems);
     let push = push(raw.push, base, limits, &mut problems, &mut warnings);
-    let smoke_url_given = raw.smoke.url.as_deref().is_some_and(|u| !u.is_empty());
-    let smoke_path = raw.smoke.path.clone();
-    let smoke = smoke(raw.smoke, &staging, &mut problems);
+    let SmokeSection {
+        smoke,
+        first_url_given: smoke_url_given,
+        first_path: smoke_path,
+    } = smoke(raw.smoke, &staging, base, env, &mut problems);
     let cf = cf(raw.cf, limits, &mut problems, &mut warnings);
     let lock = lock(raw.lock, &mut problems, &mut warnings);
     // Here rather than in `cf` only to keep the order problems have always been listed
@@ -78,6 +88,9 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         main_live: &live[0],
     };
     let switch = switch(raw.switch, &live_check, &mut problems);
+    if smoke.tls == Tls::Insecure {
+        warnings.push(insecure_warning(&smoke, &switch));
+    }
 
     if !problems.0.is_empty() {
         return Err(problems.0);
@@ -96,6 +109,7 @@ pub(super) fn pair(raw: RawConfig, path: &Path, limits: &CfLimits) -> Result<Con
         cf,
         lock,
         warnings,
+        label: None,
     })
 }
 
@@ -308,40 +322,98 @@ fn push(
     }
 }
 
-/// `[smoke]`; without `smoke.url`, the URL is `smoke.path` on the `staging` route.
-fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
-    let smoke_path = raw.path.unwrap_or_else(|| "/".into());
-    if !smoke_path.starts_with('/') {
-        problems.add("smoke.path", format!("`{smoke_path}` must start with /"));
-    }
-    let url = match raw.url.as_deref().filter(|u| !u.is_empty()) {
-        Some(u) => {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
+/// What `[smoke]` gives the other sections: the settings, and where its first check
+/// points, which the live check follows.
+struct SmokeSection {
+    smoke: Smoke,
+    /// The first check has a URL of its own (`smoke.url`, or a check's `url`).
+    first_url_given: bool,
+    /// The first check's path on the staging route, if it has one.
+    first_path: Option<String>,
+}
+
+/// The methods a check may use.
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// `[smoke]`: the single check of `smoke.url`/`path`/`expect-status`/`expect-body`, or
+/// the `[[smoke.checks]]`, never both; each check's headers are `smoke.headers` with its
+/// own over them, `${VAR}` taken from `env`; a `ca-cert` relative to `base`.
+fn smoke(
+    raw: RawSmoke,
+    staging: &Route,
+    base: &Path,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> SmokeSection {
+    let common = header_table("smoke.headers", raw.headers, env, problems);
+    let single = RawCheck {
+        path: raw.path,
+        url: raw.url,
+        method: None,
+        expect_status: raw.expect_status,
+        expect_body: raw.expect_body,
+        headers: None,
+    };
+    let raw_checks = match raw.checks {
+        None => vec![(None, single)],
+        Some(list) => {
+            let beside: Vec<&str> = [
+                ("smoke.url", single.url.is_some()),
+                ("smoke.path", single.path.is_some()),
+                ("smoke.expect-status", single.expect_status.is_some()),
+                ("smoke.expect-body", single.expect_body.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, set)| *set)
+            .map(|(key, _)| key)
+            .collect();
+            if !beside.is_empty() {
                 problems.add(
-                    "smoke.url",
-                    format!("`{u}` must start with http:// or https://"),
+                    "smoke.checks",
+                    format!(
+                        "cannot stand beside {}, which describe the single check: move them into a [[smoke.checks]] table (path or url, expect-status, expect-body)",
+                        beside.join(", ")
+                    ),
                 );
             }
-            u.to_string()
-        }
-        None => {
-            let base_url = format!("https://{staging}");
-            let base_url = base_url.trim_end_matches('/');
-            format!("{base_url}{smoke_path}")
+            if list.is_empty() {
+                problems.add(
+                    "smoke.checks",
+                    "is empty: give at least one [[smoke.checks]] table, or leave the key out for the single check of smoke.path".into(),
+                );
+            }
+            list.into_iter()
+                .enumerate()
+                .map(|(i, c)| (Some(format!("smoke.checks[{i}]")), c))
+                .collect()
         }
     };
-    let expect_status = raw.expect_status.unwrap_or(200);
-    if !(100..=599).contains(&expect_status) {
-        problems.add(
-            "smoke.expect-status",
-            format!("{expect_status} is not an HTTP status (100-599)"),
-        );
+    let mut first_url_given = false;
+    let mut first_path = None;
+    let mut checks = Vec::new();
+    for (i, (key, raw_check)) in raw_checks.into_iter().enumerate() {
+        if i == 0 {
+            first_url_given = raw_check.url.as_deref().is_some_and(|u| !u.is_empty());
+            first_path = raw_check.path.clone();
+        }
+        checks.push(check(key, raw_check, staging, &common, env, problems));
     }
-    Smoke {
+    let tls = match (raw.insecure.unwrap_or(false), raw.ca_cert) {
+        (true, Some(_)) => {
+            problems.add(
+                "smoke.insecure",
+                "is true beside smoke.ca-cert: trust the CA (leave insecure out) or verify nothing, not both".into(),
+            );
+            Tls::Insecure
+        }
+        (true, None) => Tls::Insecure,
+        (false, Some(ca)) => ca_cert(&resolve_path(base, &ca), problems),
+        (false, None) => Tls::System,
+    };
+    let smoke = Smoke {
         enabled: raw.enabled.unwrap_or(true),
-        url,
-        expect_status,
-        expect_body: raw.expect_body.filter(|b| !b.is_empty()),
+        url: checks.first().map(|c| c.url.clone()).unwrap_or_default(),
+        checks,
         timeout: duration(
             "smoke.timeout",
             raw.timeout.as_deref(),
@@ -355,7 +427,196 @@ fn smoke(raw: RawSmoke, staging: &Route, problems: &mut Problems) -> Smoke {
             problems,
         ),
         command: raw.command.unwrap_or_default(),
+        tls,
+    };
+    SmokeSection {
+        smoke,
+        first_url_given,
+        first_path,
     }
+}
+
+/// One check, its problems under `key` (`smoke.checks[N]`; `None`: the single check,
+/// whose keys are `smoke.*`). Without a URL of its own, the check asks for its path on
+/// the `staging` route.
+fn check(
+    key: Option<String>,
+    raw: RawCheck,
+    staging: &Route,
+    common: &BTreeMap<String, Secret>,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> Check {
+    let prefix = key.as_deref().unwrap_or("smoke");
+    let url_given = raw.url.as_deref().filter(|u| !u.is_empty());
+    if key.is_some() {
+        match (url_given, &raw.path) {
+            (Some(_), Some(_)) => problems.add(
+                prefix,
+                "has both path and url: give path (on the staging route) or url, not both".into(),
+            ),
+            (None, None) => problems.add(
+                prefix,
+                "needs a path (on the staging route, like \"/health\") or a url".into(),
+            ),
+            _ => {}
+        }
+    }
+    let path = raw.path.unwrap_or_else(|| "/".into());
+    if !path.starts_with('/') {
+        problems.add(
+            &format!("{prefix}.path"),
+            format!("`{path}` must start with /"),
+        );
+    }
+    let url = match url_given {
+        Some(u) => {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                problems.add(
+                    &format!("{prefix}.url"),
+                    format!("`{u}` must start with http:// or https://"),
+                );
+            }
+            u.to_string()
+        }
+        None => {
+            let base_url = format!("https://{staging}");
+            let base_url = base_url.trim_end_matches('/');
+            format!("{base_url}{path}")
+        }
+    };
+    let method = raw
+        .method
+        .as_deref()
+        .map(|m| m.trim().to_ascii_uppercase())
+        .unwrap_or_else(|| "GET".into());
+    if !METHODS.contains(&method.as_str()) {
+        problems.add(
+            &format!("{prefix}.method"),
+            format!(
+                "`{}` is not a method the check sends: use one of {}",
+                raw.method.as_deref().unwrap_or_default(),
+                METHODS.join(", ")
+            ),
+        );
+    }
+    let expect_status = raw.expect_status.unwrap_or(200);
+    if !(100..=599).contains(&expect_status) {
+        problems.add(
+            &format!("{prefix}.expect-status"),
+            format!("{expect_status} is not an HTTP status (100-599)"),
+        );
+    }
+    let expect_body = raw.expect_body.filter(|b| !b.is_empty());
+    if method == "HEAD" && expect_body.is_some() {
+        problems.add(
+            &format!("{prefix}.expect-body"),
+            "cannot be checked: the answer to HEAD has no body; use GET".into(),
+        );
+    }
+    let own = header_table(&format!("{prefix}.headers"), raw.headers, env, problems);
+    let headers = headers::over(own, common.clone())
+        .into_iter()
+        // "" drops a header the check would otherwise inherit.
+        .filter(|(_, value)| !value.expose().is_empty())
+        .collect();
+    Check {
+        key,
+        method,
+        url,
+        expect_status,
+        expect_body,
+        headers,
+    }
+}
+
+/// A table of headers (`key`: `smoke.headers`, `smoke.checks[N].headers`), names checked
+/// and values expanded. Problems name the header and the variable, never the value.
+fn header_table(
+    key: &str,
+    raw: Option<BTreeMap<String, Secret>>,
+    env: &dyn Fn(&str) -> Option<String>,
+    problems: &mut Problems,
+) -> BTreeMap<String, Secret> {
+    let mut out: BTreeMap<String, Secret> = BTreeMap::new();
+    for (name, template) in raw.unwrap_or_default() {
+        let at = format!("{key}.{name}");
+        if !headers::is_token(&name) {
+            problems.add(
+                &at,
+                format!("`{name}` is not an HTTP header name: letters, digits and !#$%&'*+-.^_`|~ only, no spaces or colons"),
+            );
+            continue;
+        }
+        if let Some(other) = out.keys().find(|o| o.eq_ignore_ascii_case(&name)) {
+            problems.add(
+                &at,
+                format!("repeats the header {other} (HTTP header names ignore case); keep one"),
+            );
+            continue;
+        }
+        match headers::expand(template.expose(), env) {
+            Ok(value) if !headers::is_field_value(&value) => problems.add(
+                &at,
+                "has a control character (a line break?) in its value, which HTTP cannot carry; the value is not shown".into(),
+            ),
+            Ok(value) => {
+                out.insert(name, Secret::new(value));
+            }
+            Err(e) => problems.add(&at, e.to_string()),
+        }
+    }
+    out
+}
+
+/// `smoke.ca-cert` at `path`: the certificates of its PEM file.
+fn ca_cert(path: &Path, problems: &mut Problems) -> Tls {
+    let shown = path.display();
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.add(
+                "smoke.ca-cert",
+                format!("cannot read {shown}: {e}; give the PEM file of the CA that signed the smoke URL's certificate (relative paths start at the configuration's directory)"),
+            );
+            return Tls::System;
+        }
+    };
+    let mut certs = Vec::new();
+    for item in ureq::tls::parse_pem(&bytes) {
+        match item {
+            Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.der().to_vec()),
+            Ok(_) => {}
+            Err(e) => {
+                problems.add(
+                    "smoke.ca-cert",
+                    format!("{shown} is not a PEM file that can be read ({e}); give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"),
+                );
+                return Tls::System;
+            }
+        }
+    }
+    if certs.is_empty() {
+        problems.add(
+            "smoke.ca-cert",
+            format!("{shown} holds no certificate; give the CA certificate in PEM (-----BEGIN CERTIFICATE-----)"),
+        );
+        return Tls::System;
+    }
+    Tls::WithCa {
+        path: path.to_path_buf(),
+        certs,
+    }
+}
+
+/// Said on every run with `smoke.insecure = true`, naming what is not verified.
+fn insecure_warning(smoke: &Smoke, switch: &Switch) -> String {
+    let mut urls: Vec<&str> = smoke.checks.iter().map(|c| c.url.as_str()).collect();
+    urls.extend(switch.verify_live.as_deref());
+    format!(
+        "smoke.insecure = true: TLS certificates are not verified for {}, so an impostor could pass the check; trust the CA with smoke.ca-cert instead",
+        urls.join(", ")
+    )
 }
 
 /// `[cf]`, blank org and space taken as unset. See also [`space_needs_org`].
@@ -604,7 +865,7 @@ mod tests {
         assert_eq!(c.staging.url(), "sinatrastaging.de.a9sapp.eu");
         assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/");
         assert!(c.smoke.enabled);
-        assert_eq!(c.smoke.expect_status, 200);
+        assert_eq!(c.smoke.checks[0].expect_status, 200);
         assert_eq!(c.smoke.timeout, Duration::from_secs(60));
         // cf's own limits (staging 15m + startup 5m), an upload allowance and a minute
         // for the API calls: never shorter than cf's own waits.
@@ -662,8 +923,8 @@ start-timeout = "30m"
             c.smoke.url,
             "https://sinatrastaging.de.a9sapp.eu/api/health"
         );
-        assert_eq!(c.smoke.expect_status, 204);
-        assert_eq!(c.smoke.expect_body.as_deref(), Some("ok"));
+        assert_eq!(c.smoke.checks[0].expect_status, 204);
+        assert_eq!(c.smoke.checks[0].expect_body.as_deref(), Some("ok"));
         assert_eq!(c.smoke.interval, Duration::from_millis(500));
         assert_eq!(c.push.path, Some(PathBuf::from("/srv/proj/app")));
         assert_eq!(
@@ -965,5 +1226,238 @@ start-timeout = "30m"
         assert!(!c.switch.match_instances);
         let bad = format!("{MINIMAL}\n[switch]\nverify-live-url = \"live\"\ndrain = \"soon\"\n");
         assert_eq!(keys(&bad), ["switch.verify-live-url", "switch.drain"]);
+    }
+
+    fn with_env(text: &str) -> Result<Config, crate::config::ConfigError> {
+        let env = |name: &str| match name {
+            "TOKEN" => Some("s3cr3t-token".to_string()),
+            "TEAM" => Some("shop".to_string()),
+            _ => None,
+        };
+        crate::config::Suite::parse_in(text, Path::new("deploy.toml"), &CfLimits::default(), &env)?
+            .into_single()
+    }
+
+    fn shown(headers: &crate::config::Headers) -> Vec<(&str, &str)> {
+        headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.expose()))
+            .collect()
+    }
+
+    #[test]
+    fn headers_take_variables_and_never_show_their_values() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\npath = \"/health\"\nheaders = {{ Authorization = \"Bearer ${{TOKEN}}\", X-Team = \"${{TEAM}}\", X-Literal = \"$${{NOT}}\" }}\n"
+        );
+        let c = with_env(&text).unwrap();
+        assert_eq!(
+            shown(&c.smoke.checks[0].headers),
+            [
+                ("Authorization", "Bearer s3cr3t-token"),
+                ("X-Literal", "${NOT}"),
+                ("X-Team", "shop")
+            ]
+        );
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("s3cr3t"), "{debug}");
+        assert!(debug.contains("Authorization"), "{debug}");
+    }
+
+    #[test]
+    fn an_unset_variable_names_the_header_and_the_variable() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\nheaders = {{ Authorization = \"Bearer ${{MISSING}}\" }}\n"
+        );
+        let e = with_env(&text).unwrap_err().to_string();
+        assert!(
+            e.contains("smoke.headers.Authorization: takes the environment variable MISSING, which is not set"),
+            "{e}"
+        );
+        // Without an environment, any variable is unset.
+        assert_eq!(keys(&text), ["smoke.headers.Authorization"]);
+    }
+
+    #[test]
+    fn bad_header_names_and_values() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\nheaders = {{ \"X Bad\" = \"1\", \"X-Inject\" = \"a\\r\\nInjected: s3cr3t\", Ok = \"1\", ok = \"2\", X-Open = \"${{TOKEN\" }}\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t"), "{err}");
+        assert_eq!(
+            keys(&text),
+            [
+                "smoke.headers.X Bad",
+                "smoke.headers.X-Inject",
+                "smoke.headers.X-Open",
+                "smoke.headers.ok"
+            ]
+        );
+    }
+
+    #[test]
+    fn several_checks() {
+        let text = format!(
+            r#"{MINIMAL}
+[smoke]
+headers = {{ Authorization = "Bearer ${{TOKEN}}", X-Team = "shop" }}
+
+[[smoke.checks]]
+path = "/health"
+
+[[smoke.checks]]
+url = "https://api.example.com/v1/ping"
+method = "post"
+expect-status = 201
+expect-body = "pong"
+headers = {{ x-team = "api", Authorization = "" }}
+"#
+        );
+        let c = with_env(&text).unwrap();
+        let [health, ping] = c.smoke.checks.as_slice() else {
+            panic!("{:?}", c.smoke.checks)
+        };
+        assert_eq!(health.key.as_deref(), Some("smoke.checks[0]"));
+        assert_eq!(
+            health.describe(),
+            "GET https://sinatrastaging.de.a9sapp.eu/health"
+        );
+        assert_eq!(
+            shown(&health.headers),
+            [("Authorization", "Bearer s3cr3t-token"), ("X-Team", "shop")]
+        );
+        assert_eq!(ping.describe(), "POST https://api.example.com/v1/ping");
+        assert_eq!(
+            (ping.expect_status, ping.expect_body.as_deref()),
+            (201, Some("pong"))
+        );
+        // Its own X-Team over the common one, whatever the case; "" drops Authorization.
+        assert_eq!(shown(&ping.headers), [("x-team", "api")]);
+        assert_eq!(c.smoke.url, "https://sinatrastaging.de.a9sapp.eu/health");
+        assert_eq!(
+            c.smoke.describe(),
+            "GET https://sinatrastaging.de.a9sapp.eu/health, POST https://api.example.com/v1/ping"
+        );
+        // The live check follows the first check's path.
+        assert_eq!(
+            c.switch.verify_live.as_deref(),
+            Some("https://sinatralive.de.a9sapp.eu/health")
+        );
+    }
+
+    #[test]
+    fn checks_and_the_single_check_do_not_mix() {
+        let text = format!(
+            "{MINIMAL}\n[smoke]\npath = \"/health\"\nexpect-status = 204\n[[smoke.checks]]\npath = \"/a\"\n"
+        );
+        let err = parse(&text).unwrap_err().to_string();
+        assert!(
+            err.contains("smoke.checks: cannot stand beside smoke.path, smoke.expect-status"),
+            "{err}"
+        );
+        let bad = format!(
+            "{MINIMAL}\n[smoke]\n[[smoke.checks]]\npath = \"/a\"\nurl = \"https://x/\"\n\
+             [[smoke.checks]]\nmethod = \"FETCH\"\n[[smoke.checks]]\npath = \"b\"\nmethod = \"HEAD\"\nexpect-body = \"x\"\nexpect-status = 1000\n"
+        );
+        assert_eq!(
+            keys(&bad),
+            [
+                "smoke.checks[0]",
+                "smoke.checks[1]",
+                "smoke.checks[1].method",
+                "smoke.checks[2].path",
+                "smoke.checks[2].expect-status",
+                "smoke.checks[2].expect-body",
+            ]
+        );
+        assert_eq!(
+            keys(&format!("{MINIMAL}\n[smoke]\nchecks = []\n")),
+            ["smoke.checks"]
+        );
+    }
+
+    #[test]
+    fn the_ca_cert_is_read_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        std::fs::write(dir.path().join("ca.pem"), ca.cert.pem()).unwrap();
+        std::fs::write(dir.path().join("junk.pem"), "not a certificate\n").unwrap();
+        let config = dir.path().join("deploy.toml");
+        let load = |extra: &str| Config::parse(&format!("{MINIMAL}\n[smoke]\n{extra}\n"), &config);
+        let c = load("ca-cert = \"ca.pem\"").unwrap();
+        assert_eq!(
+            c.smoke.tls,
+            Tls::WithCa {
+                path: dir.path().join("ca.pem"),
+                certs: vec![ca.cert.der().to_vec()]
+            }
+        );
+        for (extra, says) in [
+            ("ca-cert = \"missing.pem\"", "cannot read"),
+            ("ca-cert = \"junk.pem\"", "holds no certificate"),
+            (
+                "ca-cert = \"ca.pem\"\ninsecure = true",
+                "smoke.insecure: is true beside smoke.ca-cert",
+            ),
+        ] {
+            let err = load(extra).unwrap_err().to_string();
+            assert!(err.contains(says), "{extra}: {err}");
+        }
+    }
+
+    #[test]
+    fn insecure_warns_naming_the_urls() {
+        let c = parse(&format!("{MINIMAL}\n[smoke]\ninsecure = true\n")).unwrap();
+        assert_eq!(c.smoke.tls, Tls::Insecure);
+        assert_eq!(
+            c.warnings,
+            ["smoke.insecure = true: TLS certificates are not verified for https://sinatrastaging.de.a9sapp.eu/, \
+              https://sinatralive.de.a9sapp.eu/, so an impostor could pass the check; trust the CA with smoke.ca-cert instead"]
+        );
+        assert_eq!(parse(MINIMAL).unwrap().smoke.tls, Tls::System);
+    }
+
+    #[test]
+    fn the_readmes_smoke_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Smoke checks for real services").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let smoke = &section[start..start + section[start..].find("```").unwrap()];
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("certs")).unwrap();
+        let ca = rcgen::generate_simple_self_signed(vec!["ca.test".into()]).unwrap();
+        std::fs::write(dir.path().join("certs/internal-ca.pem"), ca.cert.pem()).unwrap();
+        let env = |name: &str| Some(format!("value-of-{name}"));
+        let c = crate::config::Suite::parse_in(
+            &format!("{MINIMAL}\n{smoke}"),
+            &dir.path().join("deploy.toml"),
+            &CfLimits::default(),
+            &env,
+        )
+        .unwrap()
+        .into_single()
+        .unwrap();
+        let described: Vec<String> = c.smoke.checks.iter().map(Check::describe).collect();
+        assert_eq!(
+            described,
+            [
+                "GET https://sinatrastaging.de.a9sapp.eu/health",
+                "GET https://sinatrastaging.de.a9sapp.eu/api/orders",
+                "HEAD https://payments.internal.example.com/ping"
+            ]
+        );
+        assert_eq!(
+            shown(&c.smoke.checks[1].headers),
+            [
+                ("Authorization", "Bearer value-of-ORDERS_TOKEN"),
+                ("X-Team", "shop")
+            ]
+        );
+        assert_eq!(
+            shown(&c.smoke.checks[2].headers),
+            [("Authorization", "Bearer value-of-SMOKE_TOKEN")]
+        );
+        assert!(matches!(c.smoke.tls, Tls::WithCa { .. }));
     }
 }

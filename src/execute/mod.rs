@@ -22,46 +22,16 @@ use crate::smoke;
 /// Runs the plan. `Ok` means `plan.target` is live: every step ran, or a failed step was
 /// followed by a recovery that completed the switch (with a warning).
 pub fn execute(ctx: &Context, plan: &Plan) -> Result<(), Error> {
-    run_plan(ctx, plan, None)
+    run_plan(ctx, plan)
 }
 
-/// Runs the plan as [`execute`] does, and `last` (releasing the deploy lock, say) once
-/// the switch is done, side by side with the plan's final cleanup: it starts with the
-/// final batch when every batch before it succeeded and no interrupt came, so that it
-/// costs no round of its own. When that batch deletes the previous app (or is not the
-/// cleanup of a switch), `last` runs after it instead, once it succeeded: a deploy that
-/// comes next must not push to an app being deleted.
-///
-/// `last` does not run when the run fails, recovers or is interrupted before the final
-/// batch: the caller then does what it did without it. A step of the final batch may
-/// still fail after `last` ran beside it (the recovery then finishes the switch, or
-/// returns [`Error::Unsafe`]), so a caller that must know whether it ran lets `last` say
-/// so (a flag it sets).
-pub fn execute_then(ctx: &Context, plan: &Plan, last: &(dyn Fn() + Sync)) -> Result<(), Error> {
-    run_plan(ctx, plan, Some(last))
-}
-
-/// Whether `batch`, the plan's last, is the cleanup of a switch that `last` may join:
-/// it unmaps the staging route from the target, and deletes nothing.
-fn joins_cleanup(plan: &Plan, batch: &[Step]) -> bool {
-    let cleanup = batch.iter().any(|s| {
-        matches!(s, Step::UnmapRoute { app, role: RouteRole::Staging, .. } if *app == plan.target)
-    });
-    cleanup && !batch.iter().any(|s| matches!(s, Step::Delete { .. }))
-}
-
-fn run_plan(ctx: &Context, plan: &Plan, last: Option<&(dyn Fn() + Sync)>) -> Result<(), Error> {
+fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
     for note in &plan.notes {
         ctx.warn(note);
     }
     let batches = plan.batches();
-    let beside_final = last.filter(|_| {
-        batches
-            .last()
-            .is_some_and(|b| joins_cleanup(plan, &plan.steps[b.clone()]))
-    });
     let gate_at = ctx.gate.and(gate_index(plan));
-    for (k, batch) in batches.iter().enumerate() {
+    for batch in batches.iter() {
         // A second interrupt during the batch: its first index makes the whole batch
         // count as attempted (see `Plan::attempted`).
         crate::interrupt::set_at_once_message_for(
@@ -79,8 +49,7 @@ fn run_plan(ctx: &Context, plan: &Plan, last: Option<&(dyn Fn() + Sync)>) -> Res
                 return recover::recover(ctx, plan, batch.start, StepError::Held);
             }
         }
-        let beside = beside_final.filter(|_| k + 1 == batches.len());
-        if let Err((index, failure)) = run_batch(ctx, plan, batch.clone(), beside) {
+        if let Err((index, failure)) = run_batch(ctx, plan, batch.clone()) {
             if crate::interrupt::requested() {
                 return recover::interrupted(ctx, plan, index + 1);
             }
@@ -99,34 +68,19 @@ fn run_plan(ctx: &Context, plan: &Plan, last: Option<&(dyn Fn() + Sync)>) -> Res
             state: format!("the {} had completed: {done}", plan.kind.name()),
         });
     }
-    if let (Some(last), None) = (last, beside_final) {
-        last();
-    }
     Ok(())
 }
 
-/// Runs the steps `batch` of the plan side by side (`beside` too, on this thread). The
-/// failed step with the lowest index, if any, with its error.
-fn run_batch(
-    ctx: &Context,
-    plan: &Plan,
-    batch: Range<usize>,
-    beside: Option<&(dyn Fn() + Sync)>,
-) -> Result<(), (usize, StepError)> {
+/// Runs the steps `batch` of the plan side by side. The failed step with the lowest
+/// index, if any, with its error.
+fn run_batch(ctx: &Context, plan: &Plan, batch: Range<usize>) -> Result<(), (usize, StepError)> {
     let run = |step: &Step| run_step(ctx, step);
-    side_by_side(
-        ctx,
-        &plan.steps[batch.clone()],
-        Activity::Step,
-        &run,
-        beside,
-    )
-    .map_err(|(i, e)| (batch.start + i, e))
+    side_by_side(ctx, &plan.steps[batch.clone()], Activity::Step, &run)
+        .map_err(|(i, e)| (batch.start + i, e))
 }
 
 /// Runs `steps` side by side, one thread each (the first, or a single step, on this
-/// thread), with `beside` on this thread meanwhile; waits for all of them. The output stays one line per step in
-/// their order: every start is announced first, in order, and every end once all have
+/// thread); waits for all of them. The output stays one line per step in their order: every start is announced first, in order, and every end once all have
 /// ended, in order, each with its own duration. Returns the failed step with the lowest
 /// index, and its error.
 fn side_by_side<'s>(
@@ -134,9 +88,8 @@ fn side_by_side<'s>(
     steps: &'s [Step],
     activity: fn(&'s Step) -> Activity<'s>,
     run: &(dyn Fn(&Step) -> Result<(), StepError> + Sync),
-    beside: Option<&(dyn Fn() + Sync)>,
 ) -> Result<(), (usize, StepError)> {
-    if let ([step], None) = (steps, beside) {
+    if let [step] = steps {
         return timed(ctx.events, activity(step), || run(step)).map_err(|e| (0, e));
     }
     for step in steps {
@@ -150,19 +103,12 @@ fn side_by_side<'s>(
         (started.elapsed(), result)
     };
     let results: Vec<(Duration, Result<(), StepError>)> = std::thread::scope(|scope| {
-        // This thread takes `beside`, or else the first step: one thread fewer.
-        let (here, others) = match beside {
-            Some(_) => (None, steps),
-            None => (steps.first(), &steps[1..]),
-        };
-        let handles: Vec<_> = others
+        // This thread takes the first step: one thread fewer.
+        let handles: Vec<_> = steps[1..]
             .iter()
             .map(|step| scope.spawn(move || measured(step)))
             .collect();
-        if let Some(beside) = beside {
-            beside();
-        }
-        let first = here.map(measured);
+        let first = steps.first().map(measured);
         let joined = handles.into_iter().map(|h| {
             h.join()
                 .unwrap_or_else(|panic| std::panic::resume_unwind(panic))

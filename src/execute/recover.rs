@@ -221,7 +221,7 @@ pub(super) fn recover(
             ctx.name,
             recovery_at_once_message(current, rest),
         );
-        if let Err((_, e)) = side_by_side(ctx, current, Activity::Recover, &run, None) {
+        if let Err((_, e)) = side_by_side(ctx, current, Activity::Recover, &run) {
             return Err(Error::Unsafe {
                 step: failed.to_string(),
                 cause,

@@ -71,7 +71,7 @@ fn a_later_deploy_runs_the_guide_order_and_says_so() {
         lines[3..],
         [
             "ok push the new version to b (no route)",
-            "ok record deploy on b, clearing checked, live-since",
+            "ok record deploy on b, clearing checked, live-since, label",
             "ok make sure b holds no live route after the push",
             "ok give b the network policies of a",
             "ok run as many instances of b as a does",
@@ -631,28 +631,6 @@ fn a_push_cut_at_its_limit_names_the_key_that_sets_it() {
     );
 }
 
-/// A later deploy moving the three routes of [`rich_blue_live`], with `last` handed to
-/// [`super::execute_then`]: the result, what was recorded, and the mutations that had
-/// happened when `last` ran (`None`: it did not run).
-fn run_then(cf: &MemoryCf, config: &Config) -> (Result<(), Error>, Recorder, Option<Vec<String>>) {
-    let events = Recorder::default();
-    let seen = std::sync::Mutex::new(None);
-    let result = {
-        let ctx = Context::new(config, cf, &events, "tester@host pid 1");
-        let observed = crate::preflight::preflight(&ctx).unwrap();
-        let (pair, meta) = (observed.pair, observed.meta);
-        let id = metadata::DeployId("2026-12-02T00:00:00Z tester".into());
-        let plan = crate::plan::plan_deploy(config, &pair, &meta, &id).unwrap();
-        let last = || {
-            let mut seen = seen.lock().unwrap();
-            assert!(seen.is_none(), "`last` ran twice");
-            *seen = Some(cf.mutations());
-        };
-        super::execute_then(&ctx, &plan, &last)
-    };
-    (result, events, seen.into_inner().unwrap())
-}
-
 #[test]
 fn one_of_three_live_maps_failing_side_by_side_restores_every_route() {
     // The three live maps run side by side, so which one is the third map-route is not
@@ -719,34 +697,22 @@ fn a_failure_in_the_final_cleanup_completes_the_switch() {
 }
 
 #[test]
-fn last_runs_beside_the_cleanup_after_the_switch_only() {
-    // Beside the cleanup: the unmaps from the old app are done when it runs.
-    let (result, _, seen) = run_then(&rich_blue_live(), &config(QUICK));
-    result.unwrap();
-    let seen = seen.expect("`last` ran");
-    let unmapped = seen
-        .iter()
-        .filter(|m| m.starts_with("cf unmap-route a "))
-        .count();
-    assert_eq!(unmapped, 3, "{seen:?}");
-    // A delete: after it, never beside it.
-    let delete = config(&format!("{QUICK}old = \"delete\"\n"));
-    let (result, _, seen) = run_then(&rich_blue_live(), &delete);
-    result.unwrap();
-    // (The staging unmap beside the delete may end after it.)
-    let seen = seen.unwrap();
-    assert!(
-        seen[seen.len() - 2..].contains(&"cf delete a -f".to_string()),
-        "{seen:?}"
-    );
-    // A failure before the cleanup: not at all, the caller does what it always did.
-    let cf = rich_blue_live().fail("map-route:2");
-    let (result, _, seen) = run_then(&cf, &config(QUICK));
-    assert!(
-        matches!(result, Err(Error::DeployFailed { .. })),
-        "{result:?}"
-    );
-    assert_eq!(seen, None);
+fn the_lock_goes_back_after_the_cleanup_and_its_recovery() {
+    // A cleanup step that fails is recovered while the lock is still held: a deploy that
+    // comes next cannot take the pair while this one still stops or unmaps.
+    for fault in ["", "stop:1", "stop:1:after", "unmap-route:4"] {
+        let cf = rich_blue_live().fail(fault);
+        let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+        result.unwrap_or_else(|e| panic!("{fault}: {e}\n{:?}", events.lines()));
+        let lines: Vec<String> = cf.calls().iter().map(|c| c.line()).collect();
+        let release = lines
+            .iter()
+            .rposition(|l| l.contains("/v3/service_instances/") && l.contains("DELETE"))
+            .unwrap_or_else(|| panic!("{fault}: no release in {lines:?}"));
+        let last_change = cf.calls().iter().rposition(|c| c.changes_apps()).unwrap();
+        assert!(release > last_change, "{fault}: {lines:?}");
+        assert!(cf.services().is_empty(), "{fault}: the lock is released");
+    }
 }
 
 #[test]

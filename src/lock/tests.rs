@@ -69,6 +69,20 @@ fn the_name_is_the_pairs_in_either_order_and_fits_cf() {
 }
 
 #[test]
+fn names_ignore_case_and_hyphens_cannot_make_two_pairs_share_one() {
+    let pair = |blue: &str, green: &str| {
+        let mut c = config("");
+        c.blue = blue.into();
+        c.green = green.into();
+        name(&c)
+    };
+    assert_eq!(pair("A", "b"), NAME);
+    assert_eq!(pair("x-y", "z"), pair("z", "X-Y"));
+    assert_ne!(pair("x-y", "z"), pair("x", "y-z"));
+    assert!(pair("x-y", "z").starts_with("cf-bluegreen-lock-x-y-z-"));
+}
+
+#[test]
 fn a_free_lock_is_one_create_and_one_delete() {
     let cf = MemoryCf::new();
     let space = space();

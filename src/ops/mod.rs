@@ -15,7 +15,7 @@ mod switch;
 
 use crate::cf::Cf;
 use crate::cli::{Cli, Command};
-use crate::config::Suite;
+use crate::config::{Deployment, Suite};
 use crate::context::Context;
 use crate::error::Error;
 use crate::plan::Kind;
@@ -34,8 +34,14 @@ pub struct SwitchOptions {
 /// records. A configuration with `[[deployments]]` runs every selected pair (see
 /// [`suite`]); one without runs its single pair exactly as it always did.
 pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), Error> {
-    let load = || Suite::load(&cli.config, &crate::context::cf_limits());
-    let (kind, options, pairs) = match &cli.command {
+    let load = || {
+        Suite::load(
+            &cli.config,
+            &crate::context::cf_limits(),
+            &crate::context::var,
+        )
+    };
+    let (kind, options, pairs, label) = match &cli.command {
         // From the command line's definition alone: no configuration file, no cf.
         Command::Completions { shell } => return docs::print(&docs::completions(*shell)),
         Command::Man => return docs::print(&docs::man()),
@@ -45,36 +51,48 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
             force_unlock,
             no_switch,
             pairs,
+            label,
         } => {
             let kind = if *no_switch {
                 Kind::Stage
             } else {
                 Kind::Deploy
             };
-            (kind, (*dry_run, *force_unlock), pairs.clone())
+            (kind, (*dry_run, *force_unlock), pairs.clone(), label)
         }
         Command::Rollback {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs.clone()),
+        } => (
+            Kind::Rollback,
+            (*dry_run, *force_unlock),
+            pairs.clone(),
+            &None,
+        ),
         Command::Promote {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Promote, (*dry_run, *force_unlock), pairs.clone()),
+        } => (
+            Kind::Promote,
+            (*dry_run, *force_unlock),
+            pairs.clone(),
+            &None,
+        ),
         Command::Abort {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Abort, (*dry_run, *force_unlock), pairs.into()),
+        } => (Kind::Abort, (*dry_run, *force_unlock), pairs.into(), &None),
     };
     let switch = SwitchOptions {
         dry_run: options.0,
         force_unlock: options.1,
     };
+    let label = label.as_deref().map(crate::label::check).transpose()?;
     let suite = load()?;
-    let selected = suite.select(&pairs.only)?;
+    let selected = labelled(&suite.select(&pairs.only)?, kind, label.as_deref());
     if !suite.has_names() {
         let config = &selected[0].config;
         let ctx = Context::new(config, cf, events, who);
@@ -116,6 +134,23 @@ pub(crate) fn run_kind(ctx: &Context, kind: Kind, options: SwitchOptions) -> Res
         Kind::Promote => promote::promote(ctx, options),
         Kind::Abort => abort::abort(ctx, options),
     }
+}
+
+/// The selected pairs, each with the label a deploy records on it (see [`crate::label`]):
+/// `given` for every pair, else each pair's own git commit. A rollback records none.
+fn labelled(selected: &[&Deployment], kind: Kind, given: Option<&str>) -> Vec<Deployment> {
+    selected
+        .iter()
+        .map(|d| {
+            let mut d = (*d).clone();
+            // `deploy --no-switch` records it as a deploy does; a promotion keeps the
+            // staged version's.
+            if matches!(kind, Kind::Deploy | Kind::Stage) {
+                d.config.label = crate::label::for_pair(given, &d.config);
+            }
+            d
+        })
+        .collect()
 }
 
 /// `status` of every pair, one after another so that each one's lines stay together.

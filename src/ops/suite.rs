@@ -164,7 +164,7 @@ pub fn switch_all(
     let code = outcomes
         .iter()
         .map(|o| o.exit_code)
-        .max()
+        .max_by_key(|&c| urgency(c))
         .unwrap_or(EXIT_OK);
     if code == EXIT_OK {
         return Ok(());
@@ -480,5 +480,33 @@ mod tests {
                 .annotation(&format!("b{i}"), crate::metadata::STAGED)
                 .is_none());
         }
+    }
+}
+
+/// How much a pair's exit code must be seen in the suite's: a pair left unsafe (3) comes
+/// first, whatever the others did, since its printed commands are what a person must run;
+/// then an interrupt (130), a usage error (2), a failure (1).
+fn urgency(code: i32) -> u8 {
+    match code {
+        crate::error::EXIT_UNSAFE => 4,
+        crate::interrupt::EXIT_INTERRUPTED => 3,
+        crate::error::EXIT_USAGE => 2,
+        EXIT_OK => 0,
+        _ => 1,
+    }
+}
+
+#[cfg(test)]
+mod urgency_tests {
+    use super::urgency;
+
+    #[test]
+    fn an_unsafe_pair_outranks_an_interrupted_one() {
+        let suite = |codes: &[i32]| codes.iter().copied().max_by_key(|&c| urgency(c));
+        assert_eq!(suite(&[0, 3, 130, 1]), Some(3));
+        assert_eq!(suite(&[130, 1, 2]), Some(130));
+        assert_eq!(suite(&[1, 2, 0]), Some(2));
+        assert_eq!(suite(&[0, 1]), Some(1));
+        assert_eq!(suite(&[0, 0]), Some(0));
     }
 }

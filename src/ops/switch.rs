@@ -4,13 +4,12 @@
 use super::SwitchOptions;
 use crate::context::Context;
 use crate::error::Error;
-use crate::execute::execute_then;
+use crate::execute::execute;
 use crate::lock;
 use crate::metadata::{self, DeployId};
 use crate::plan::{self, Kind, Plan};
 use crate::preflight::{self, LockRequest, Observed, Wants};
 use crate::report::{timed, Activity, Event};
-use std::sync::atomic::{AtomicBool, Ordering};
 
 fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> Result<Plan, Error> {
     let (config, pair, meta) = (ctx.config, &observed.pair, &observed.meta);
@@ -73,7 +72,6 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         version: &observed.version,
         target: &observed.target,
     });
-    let released = AtomicBool::new(false);
     let result = (|| {
         // A state that needs a human is reported before anything else is written (the
         // lock, if just taken, is released below).
@@ -82,15 +80,7 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
             plan: &plan,
             config: ctx.config,
         });
-        // The lock goes back side by side with the final cleanup, costing no round of its
-        // own; `released` says whether that happened.
-        let release = || {
-            if let Some(held) = &held {
-                lock::release(ctx, held);
-                released.store(true, Ordering::SeqCst);
-            }
-        };
-        execute_then(ctx, &plan, &release)?;
+        execute(ctx, &plan)?;
         let (config, elapsed) = (ctx.config, ctx.started.elapsed());
         events.emit(match kind {
             Kind::Stage => Event::Staged {
@@ -110,7 +100,11 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         });
         Ok(())
     })();
-    if let Some(held) = held.as_ref().filter(|_| !released.load(Ordering::SeqCst)) {
+    // The lock goes back only once the plan and any recovery are over, never beside the
+    // final cleanup: a cleanup step that fails (or a `cf stop` that lands late) would
+    // otherwise act on the pair while the next deploy already holds it, and could stop
+    // that deploy's new, checked version as it takes the live route.
+    if let Some(held) = &held {
         match &result {
             Err(Error::Unsafe { .. }) => ctx.warn(&format!(
                 "the deploy lock {} is kept, so that no other deploy runs before the state is fixed; \

@@ -97,6 +97,9 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// What the resolution found, for the user.
     pub notes: Vec<String>,
+    /// The label of the version that becomes live: the one a deploy records on `target`,
+    /// or the one `target` already carries for a rollback (which changes no label).
+    pub label: Option<String>,
 }
 
 impl Plan {

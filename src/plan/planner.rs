@@ -124,6 +124,12 @@ pub fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String
     }
 }
 
+fn label_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
+    meta.get(app)
+        .and_then(|m| m.get(metadata::LABEL))
+        .map(str::to_string)
+}
+
 fn guid_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
     meta.get(app).map(|m| m.guid.clone())
 }
@@ -194,7 +200,7 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     if config.smoke.enabled {
         steps.push(Step::SmokeCheck {
             app: target.clone(),
-            url: config.smoke.url.clone(),
+            url: config.smoke.describe(),
         });
     }
     // "checked" says that this version passed the check that decides whether it may get
@@ -237,8 +243,14 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         });
     }
     let retire = Retire::of(config.switch.old, kind.into());
+    let label = match kind {
+        Kind::Deploy | Kind::Stage => config.label.clone(),
+        // The version on the target keeps the label it was deployed with.
+        Kind::Rollback | Kind::Promote | Kind::Abort => label_of(meta, &target),
+    };
     if kind == Kind::Stage {
         return Plan {
+            label,
             kind,
             target,
             previous,
@@ -291,6 +303,7 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     });
     steps.extend(retire_step);
     Plan {
+        label,
         kind,
         target,
         previous,
@@ -386,6 +399,8 @@ fn push_new_version(
         (metadata::DEPLOY.into(), Some(id.0.clone())),
         (metadata::CHECKED.into(), None),
         (metadata::LIVE_SINCE.into(), None),
+        // Always written: without a label, one an older version left must go.
+        (metadata::LABEL.into(), config.label.clone()),
     ];
     if replaced {
         values.push((metadata::STAGED.into(), None));
@@ -453,6 +468,7 @@ pub fn plan_abort(
         values: vec![(metadata::STAGED.into(), None)],
     });
     Ok(Plan {
+        label: label_of(meta, &target),
         kind: Kind::Abort,
         target,
         previous,
@@ -708,7 +724,7 @@ mod tests {
             .collect();
         assert_eq!(
             curls[0],
-            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/live-since":null}}}'"#
+            r#"cf curl /v3/apps/guid-b -X PATCH -d '{"metadata":{"annotations":{"cf-bluegreen/checked":null,"cf-bluegreen/deploy":"2026-id","cf-bluegreen/label":null,"cf-bluegreen/live-since":null}}}'"#
         );
         assert_eq!(
             curls[1],
@@ -763,6 +779,75 @@ mod tests {
             .steps
             .iter()
             .any(|s| matches!(s, Step::SmokeCheck { .. })));
+    }
+
+    /// The values of the deploy record (the one setting `cf-bluegreen/deploy`).
+    fn deploy_record(plan: &Plan) -> Vec<(String, Option<String>)> {
+        let records: Vec<_> = plan
+            .steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Annotate { values, .. }
+                    if values.iter().any(|(k, _)| k == metadata::DEPLOY) =>
+                {
+                    Some(values.clone())
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(records.len(), 1, "{:?}", plan.steps);
+        records[0].clone()
+    }
+
+    #[test]
+    fn a_deploy_records_its_label_with_the_deploy_or_clears_it() {
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let mut c = config("");
+        c.label = Some("v1.2.3".into());
+        let plan = plan_deploy(&c, &state).unwrap();
+        assert_eq!(plan.label.as_deref(), Some("v1.2.3"));
+        assert_eq!(
+            deploy_record(&plan),
+            [
+                (metadata::DEPLOY.to_string(), Some("id".to_string())),
+                (metadata::CHECKED.to_string(), None),
+                (metadata::LIVE_SINCE.to_string(), None),
+                (metadata::LABEL.to_string(), Some("v1.2.3".to_string())),
+            ]
+        );
+        // The only annotation step naming the label: no cf call of its own.
+        let labelled = plan
+            .steps
+            .iter()
+            .filter(|s| matches!(s, Step::Annotate { values, .. } if values.iter().any(|(k, _)| k == metadata::LABEL)))
+            .count();
+        assert_eq!(labelled, 1);
+
+        // Without a label, the record clears the one an older version left.
+        let plan = plan_deploy(&config(""), &state).unwrap();
+        assert_eq!(plan.label, None);
+        assert!(deploy_record(&plan).contains(&(metadata::LABEL.to_string(), None)));
+        let body = plan.commands()[1].to_string();
+        assert!(body.contains(r#""cf-bluegreen/label":null"#), "{body}");
+    }
+
+    #[test]
+    fn a_rollback_keeps_labels_and_names_the_one_going_live() {
+        let mut c = config("");
+        // A label on the command line is not a rollback's to record.
+        c.label = Some("ignored".into());
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
+        let m = meta(&[
+            ("a", &[(metadata::LABEL, "v1.0.0")]),
+            ("b", &[(metadata::LABEL, "v1.1.0")]),
+        ]);
+        let plan = plan_rollback(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.label.as_deref(), Some("v1.0.0"));
+        assert!(!plan.steps.iter().any(
+            |s| matches!(s, Step::Annotate { values, .. } if values.iter().any(|(k, _)| k == metadata::LABEL))
+        ));
+        let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert_eq!(plan.label, None);
     }
 
     #[test]

@@ -101,7 +101,7 @@ impl Human {
     /// Which app is live, where the new version goes, and what moves besides the routes
     /// the configuration lists.
     fn plan_ready(&self, plan: &Plan, config: &Config) {
-        self.info(&match (&plan.previous, plan.kind) {
+        let going = match (&plan.previous, plan.kind) {
             (Some(old), Kind::Deploy) => {
                 format!("live: {old}; the new version goes to {}", plan.target)
             }
@@ -126,7 +126,8 @@ impl Human {
                 "live: {old} (not touched); dropping the version staged on {}",
                 plan.target
             ),
-        });
+        };
+        self.info(&format!("{going}{}", label_suffix(plan)));
         let unlisted: Vec<String> = plan
             .live
             .iter()
@@ -315,9 +316,10 @@ impl Sink for Human {
                     None => String::new(),
                 };
                 self.info(&format!(
-                    "{} is live at {}{previous} ({})",
+                    "{} is live at {}{}{previous} ({})",
                     plan.target,
                     config.live_urls(),
+                    label_suffix(plan),
                     short(elapsed)
                 ));
             }
@@ -331,8 +333,9 @@ impl Sink for Human {
                     None => format!("nothing serves {} yet", config.live_urls()),
                 };
                 self.info(&format!(
-                    "{} runs the new version at https://{} (staging); {live} ({})",
+                    "{}{} runs the new version at https://{} (staging); {live} ({})",
                     plan.target,
+                    label_suffix(plan),
                     config.staging,
                     short(elapsed)
                 ));
@@ -400,6 +403,14 @@ impl Sink for Human {
             }
         }
     }
+}
+
+/// `, label TEXT` after the app that becomes live, when its version has a label.
+fn label_suffix(plan: &Plan) -> String {
+    plan.label
+        .as_deref()
+        .map(|l| format!(", label {l}"))
+        .unwrap_or_default()
 }
 
 /// `1.2s`, `3m 05s`.

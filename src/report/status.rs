@@ -38,6 +38,7 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
     }
     for (app, m) in meta {
         let facts: Vec<String> = [
+            (metadata::LABEL, "label"),
             (metadata::DEPLOY, "deployed"),
             (metadata::CHECKED, "checked"),
             (metadata::LIVE_SINCE, "live since"),
@@ -69,8 +70,13 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
         });
     }
     if let Some(staged) = staged(config, pair, meta) {
+        let label = meta
+            .get(&staged.app)
+            .and_then(|m| m.get(metadata::LABEL))
+            .map(|l| format!(", label {l},"))
+            .unwrap_or_default();
         lines.push(format!(
-            "staged: {} at https://{}, {}, waiting for `cf-bluegreen promote` (or `abort`)",
+            "staged: {}{label} at https://{}, {}, waiting for `cf-bluegreen promote` (or `abort`)",
             staged.app,
             config.staging,
             staged.by()
@@ -153,6 +159,51 @@ mod tests {
         assert!(!render(&c, &state, &m)
             .iter()
             .any(|l| l.starts_with("staged")));
+        // Its label, if it has one.
+        let mut m = m;
+        m.get_mut("b")
+            .unwrap()
+            .annotations
+            .insert(metadata::LABEL.into(), "v1.2.3".into());
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        let lines = render(&c, &state, &m);
+        assert!(
+            lines[lines.len() - 2]
+                .starts_with("staged: b, label v1.2.3, at https://stg.example.com, by ci@runner"),
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn each_apps_label_leads_its_records() {
+        use crate::plan::fixtures::{config, meta, pair, started, stopped};
+        let m = meta(&[
+            (
+                "a",
+                &[
+                    (metadata::DEPLOY, "d2"),
+                    (metadata::LABEL, "v1.2.3"),
+                    (metadata::CHECKED, "d2"),
+                ],
+            ),
+            ("b", &[(metadata::LABEL, "0123456789ab-dirty")]),
+        ]);
+        let lines = render(
+            &config(""),
+            &pair(started(&["live.example.com"]), stopped(&[])),
+            &m,
+        );
+        assert_eq!(
+            lines[3..5],
+            [
+                "a: label v1.2.3; deployed d2; checked d2",
+                "b: label 0123456789ab-dirty"
+            ],
+            "{lines:?}"
+        );
     }
 
     #[test]
