@@ -123,6 +123,17 @@ fn with_nothing_staged_promote_and_abort_write_nothing() {
 
 #[test]
 fn promote_and_abort_dry_runs_show_the_commands() {
+    // The staging's own: up to the check and its record, no live route.
+    let t = Test::blue_live_green_stopped();
+    let run = t.run(&["deploy", "--no-switch", "--dry-run"]);
+    run.expect_code(0)
+        .stdout_has(&format!("cf push {GREEN} --no-route\n"))
+        .stdout_has(&format!(
+            "cf map-route {GREEN} de.a9sapp.eu --hostname sinatrastaging\n"
+        ));
+    assert!(!run.stdout.contains("sinatralive"), "{}", run.dump());
+    assert_nothing_written(&run);
+
     let t = staged();
     let run = t.run(&["promote", "--dry-run"]);
     run.expect_code(0)
