@@ -105,8 +105,34 @@ pub enum Command {
         /// Break the deploy lock of a run that is gone (a killed CI job)
         #[arg(long)]
         force_unlock: bool,
+        /// Stop once the new version passed its checks on the staging route: it waits there
+        /// for `promote` (or `abort`); the live app is not touched
+        #[arg(long)]
+        no_switch: bool,
         #[command(flatten)]
         pairs: Pairs,
+    },
+    /// Check the version staged by `deploy --no-switch` again, then switch the live route to it
+    Promote {
+        /// Print the cf commands the promotion would run, in order, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Break the deploy lock of a run that is gone (a killed CI job)
+        #[arg(long)]
+        force_unlock: bool,
+        #[command(flatten)]
+        pairs: Pairs,
+    },
+    /// Drop the version staged by `deploy --no-switch`: unmap the staging route, stop it
+    Abort {
+        /// Print the cf commands the abort would run, in order, and change nothing
+        #[arg(long)]
+        dry_run: bool,
+        /// Break the deploy lock of a run that is gone (a killed CI job)
+        #[arg(long)]
+        force_unlock: bool,
+        #[command(flatten)]
+        pairs: Select,
     },
     /// Put the previous version back: start the idle app, check it, switch the live route to it
     Rollback {
@@ -184,6 +210,35 @@ pub struct Pairs {
     pub all_or_nothing: bool,
 }
 
+/// Which of the file's `[[deployments]]` to run, and how many at a time: for `abort`,
+/// which has no checks to wait for together.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+#[command(next_help_heading = "Several app pairs ([[deployments]] in the configuration)")]
+pub struct Select {
+    /// Run at most N pairs at the same time
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 4,
+        value_parser = at_least_one
+    )]
+    pub parallel: usize,
+
+    /// Run only the deployment named NAME; repeat for several (default: all of them)
+    #[arg(long, value_name = "NAME")]
+    pub only: Vec<String>,
+}
+
+impl From<&Select> for Pairs {
+    fn from(select: &Select) -> Pairs {
+        Pairs {
+            parallel: select.parallel,
+            only: select.only.clone(),
+            all_or_nothing: false,
+        }
+    }
+}
+
 /// clap's own range check would print "0 is not in 1..18446744073709551615".
 fn at_least_one(value: &str) -> Result<usize, String> {
     match value.parse::<usize>() {
@@ -214,14 +269,17 @@ mod tests {
     fn pairs(args: &[&str]) -> Result<Pairs, clap::Error> {
         let cli = Cli::try_parse_from(["cf-bluegreen"].iter().chain(args))?;
         match cli.command {
-            Command::Deploy { pairs, .. } | Command::Rollback { pairs, .. } => Ok(pairs),
+            Command::Deploy { pairs, .. }
+            | Command::Rollback { pairs, .. }
+            | Command::Promote { pairs, .. } => Ok(pairs),
+            Command::Abort { pairs, .. } => Ok((&pairs).into()),
             other => panic!("not a deploy or a rollback: {other:?}"),
         }
     }
 
     #[test]
     fn pair_flags_default_to_every_pair_four_at_a_time() {
-        for command in ["deploy", "rollback"] {
+        for command in ["deploy", "rollback", "promote", "abort"] {
             assert_eq!(
                 pairs(&[command]).unwrap(),
                 Pairs {
@@ -235,7 +293,7 @@ mod tests {
 
     #[test]
     fn pair_flags_are_read() {
-        for command in ["deploy", "rollback"] {
+        for command in ["deploy", "rollback", "promote"] {
             let p = pairs(&[
                 command,
                 "--parallel",
@@ -268,6 +326,25 @@ mod tests {
     }
 
     #[test]
+    fn abort_has_no_checks_to_wait_for_together() {
+        let p = pairs(&["abort", "--parallel", "2", "--only", "web", "--dry-run"]).unwrap();
+        assert_eq!(
+            (p.parallel, p.only.as_slice()),
+            (2, &["web".to_string()][..])
+        );
+        assert!(pairs(&["abort", "--all-or-nothing"]).is_err());
+        assert!(Cli::try_parse_from(["cf-bluegreen", "promote", "--no-switch"]).is_err());
+        let cli = Cli::try_parse_from(["cf-bluegreen", "deploy", "--no-switch"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Deploy {
+                no_switch: true,
+                ..
+            }
+        ));
+    }
+
+    #[test]
     fn only_deploy_takes_a_label() {
         let cli = Cli::try_parse_from(["cf-bluegreen", "deploy", "--label", "v1.2.3"]).unwrap();
         assert!(
@@ -275,7 +352,7 @@ mod tests {
             "{:?}",
             cli.command
         );
-        for command in ["rollback", "status"] {
+        for command in ["rollback", "status", "promote", "abort"] {
             assert!(Cli::try_parse_from(["cf-bluegreen", command, "--label", "x"]).is_err());
         }
     }

@@ -47,8 +47,10 @@ where
     };
     // Only a run that changes things needs to stop gracefully; a status or a dry run
     // just ends on Ctrl-C.
-    if let Command::Deploy { dry_run: false, .. } | Command::Rollback { dry_run: false, .. } =
-        cli.command
+    if let Command::Deploy { dry_run: false, .. }
+    | Command::Rollback { dry_run: false, .. }
+    | Command::Promote { dry_run: false, .. }
+    | Command::Abort { dry_run: false, .. } = cli.command
     {
         interrupt::install();
     }
@@ -105,5 +107,7 @@ fn command_name(command: &Command) -> &'static str {
         Command::Completions { .. } => "completions",
         Command::Man => "man",
         Command::Init { .. } => "init",
+        Command::Promote { .. } => "promote",
+        Command::Abort { .. } => "abort",
     }
 }

@@ -32,6 +32,13 @@
 //! deploy while we read, so the state is read again ([`Held::contended`]): one round more,
 //! only then.
 //!
+//! The last round of `deploy --no-switch` is one write, the staged record (with the
+//! checked one), so reads made while it ends see the version staged whole or not at all.
+//! The last round of an `abort` is its cleanup (staging unmap, stop, record, side by
+//! side): half of it seen is a started app without the staging route, or a stopped one
+//! with it, neither of which counts as staged (see [`crate::plan::staged`]); a deploy
+//! resolves it as any leftover, and a `promote` finds nothing to promote.
+//!
 //! What is decided from the first round alone (which apps exist, their GUIDs, the space)
 //! cannot be changed by a run in its cleanup: cleanup may delete the previous app
 //! (`switch.old = "delete"`), and then our later reads and steps meet an app that is

@@ -1,6 +1,6 @@
 //! What the tool records on the apps themselves, as CF metadata annotations: which deploy
-//! pushed each app, whether that version passed its check, when it went live, and the
-//! lock that keeps two deploys apart. Kept in Cloud Foundry so that every machine — a
+//! pushed each app, whether that version passed its check, whether it waits for
+//! promotion, when it went live, and the lock that keeps two deploys apart. Kept in Cloud Foundry so that every machine — a
 //! laptop, any CI runner — sees the same.
 
 use std::collections::BTreeMap;
@@ -13,6 +13,9 @@ pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
 pub const LABEL: &str = "cf-bluegreen/label";
+/// On an app that runs a checked version on the staging route, waiting for `promote`:
+/// the id of the deploy that staged it (who, and since when).
+pub const STAGED: &str = "cf-bluegreen/staged";
 
 /// What the tool knows of an app beyond `cf app`: its GUID, its records, and its routes
 /// as the v3 API names them (typed: `cf app` prints `shop.apps.internal` without saying

@@ -35,6 +35,9 @@ pub struct Wants<'a> {
     /// Also read what the switch's steps use (network policies; the started apps' web
     /// processes, for `switch.match-instances`), into [`Context::seen`].
     pub switch: bool,
+    /// What this kind of run refuses from the first round alone is refused there, before
+    /// the lock is taken: see [`crate::plan::refuse_early`].
+    pub refuse_early: Option<crate::plan::Kind>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -131,6 +134,14 @@ pub fn read(ctx: &Context, wants: Wants) -> Result<(Observed, Option<Held>), Err
     }
     let apps = apps.map_err(observe_error)?;
     let apps = in_space(&apps, org, space).map_err(Error::Observe)?;
+    if let Some(kind) = wants.refuse_early {
+        let meta: BTreeMap<String, AppMeta> = apps
+            .iter()
+            .map(|a| (a.name.clone(), app_meta(a, &[])))
+            .collect();
+        let started = |name: &str| apps.iter().any(|a| a.name == name && a.started);
+        crate::plan::refuse_early(kind, config, &meta, &started)?;
+    }
     // Decided before anything is written: an old-style lock someone holds stops here.
     let legacy = match wants.lock {
         Some(l) => {
@@ -639,6 +650,7 @@ mod tests {
                     force: false,
                 }),
                 switch: true,
+                refuse_early: None,
             };
             let (observed, held) = read(&ctx, wants).unwrap();
             assert_eq!(held.unwrap().contended, reads == 2);
@@ -694,6 +706,7 @@ mod tests {
                 force: false,
             }),
             switch: true,
+            refuse_early: None,
         };
         let (observed, held) = read(&ctx, wants).unwrap();
         assert_eq!(held.unwrap().name, "cf-bluegreen-lock-a-b");
@@ -747,6 +760,7 @@ mod tests {
                 force: false,
             }),
             switch: true,
+            refuse_early: None,
         };
         let (observed, held) = read(&ctx, wants).unwrap();
         assert_eq!(observed.pair, pair(None, None));
@@ -794,6 +808,7 @@ mod tests {
                 force: false,
             }),
             switch: false,
+            refuse_early: None,
         };
         // Which curl is second depends on the threads: any failure of a read will do.
         match read(&ctx, wants) {

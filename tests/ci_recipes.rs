@@ -287,7 +287,7 @@ fn the_readmes_ci_section_runs_only_command_lines_that_parse() {
             seen.push(c[1].clone());
         }
     }
-    for command in ["deploy", "completions", "man"] {
+    for command in ["deploy", "promote", "abort", "completions", "man"] {
         assert!(seen.iter().any(|c| c == command), "{command}: {seen:?}");
     }
 }

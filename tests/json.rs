@@ -255,7 +255,7 @@ fn the_schema_rejects_what_the_documentation_rules_out() {
     let good = serde_json::json!({
         "event": "summary", "time": "2026-12-03T07:00:00.000Z", "command": "deploy",
         "exit_code": 0, "live_app": "b", "previous_app": "a", "urls": [], "label": null,
-        "dry_run": false, "duration_ms": 5
+        "dry_run": false, "staged_app": null, "duration_ms": 5
     });
     assert!(validator.is_valid(&good));
     let mut missing = good.clone();
@@ -271,4 +271,40 @@ fn the_schema_rejects_what_the_documentation_rules_out() {
     for bad in [missing, bad_code, unknown, step] {
         assert!(!validator.is_valid(&bad), "{bad}");
     }
+}
+
+#[test]
+fn a_staged_version_shows_in_the_summary_and_status_until_promoted() {
+    let t = Test::blue_live_green_stopped();
+    let run = t.run(&["deploy", "--no-switch", "--json"]);
+    run.expect_code(0);
+    let values = lines(&run);
+    let staged = events(&values, "staged");
+    assert_eq!(staged.len(), 1);
+    assert_eq!(staged[0]["target"], GREEN);
+    let s = summary(&values);
+    assert_eq!(s["staged_app"], GREEN);
+    assert_eq!(s["live_app"], BLUE);
+    assert_eq!(s["previous_app"], Value::Null);
+
+    let run = t.run(&["status", "--json"]);
+    run.expect_code(0);
+    let doc = &lines(&run)[0];
+    let green = doc["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == GREEN)
+        .unwrap();
+    assert!(green["staged"].is_string(), "{doc}");
+    assert_eq!(green["live"], false);
+
+    let run = t.run(&["promote", "--json"]);
+    run.expect_code(0);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["command"], "promote");
+    assert_eq!(s["live_app"], GREEN);
+    assert_eq!(s["previous_app"], BLUE);
+    assert_eq!(s["staged_app"], Value::Null);
 }

@@ -17,6 +17,7 @@ mod labels;
 mod lock;
 mod matrix;
 mod output;
+mod promote;
 mod real_cf;
 mod resume;
 mod rollback;

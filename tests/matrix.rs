@@ -1,5 +1,5 @@
-//! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy
-//! and a rollback, made to fail, to fail after taking effect, to hang past its timeout,
+//! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy,
+//! a rollback, a `deploy --no-switch`, a promotion and an abort, made to fail, to fail after taking effect, to hang past its timeout,
 //! and to be interrupted by SIGINT. After each: the live route was never without a
 //! started app, the exit code says what happened, and a plain `deploy` converges.
 
@@ -9,7 +9,7 @@ const MODES: [&str; 4] = ["fail", "after", "hang", "interrupt"];
 
 struct Scenario {
     name: &'static str,
-    command: &'static str,
+    command: &'static [&'static str],
     setup: fn() -> Test,
 }
 
@@ -28,11 +28,43 @@ fn rollback() -> Test {
     Test::rollback_ready().with(TIMEOUTS)
 }
 
+/// Blue live, green running a version staged by `deploy --no-switch`.
+fn staged() -> Test {
+    let t = later_deploy();
+    t.run(&["deploy", "--no-switch"]).expect_code(0);
+    t
+}
+
+/// After a staging, a promotion or an abort: green waits for promotion whole (started,
+/// on the staging route, recorded) or not at all (stopped, no route) — or, after a
+/// promotion that went through, is live. A record whose clearing failed (a warning) may
+/// stay on a stopped app, or beside `live-since`: it counts on neither.
+fn staged_whole_or_gone(t: &Test) -> Result<(), String> {
+    let (record, routes, state) = (
+        t.annotation(GREEN, STAGED),
+        t.app_routes(GREEN),
+        t.app_state(GREEN),
+    );
+    let started = state.as_deref() == Some("started");
+    let whole = record.is_some() && routes == [STAGING] && started;
+    let gone = routes.is_empty() && !started;
+    let live = routes == [LIVE]
+        && started
+        && (record.is_none() || t.annotation(GREEN, LIVE_SINCE).is_some());
+    if whole || gone || live {
+        Ok(())
+    } else {
+        Err(format!(
+            "{GREEN} half staged: record {record:?}, routes {routes:?}, {state:?}"
+        ))
+    }
+}
+
 /// `COMMAND:N` for every mutating call of a clean run: N counts all calls of that cf
 /// command in the run, the way the fake counts them.
 fn fault_points(s: &Scenario) -> Vec<String> {
     let t = (s.setup)();
-    let run = t.run(&[s.command]);
+    let run = t.run(s.command);
     run.expect_code(0);
     let mut points = Vec::new();
     for (i, call) in run.calls.iter().enumerate() {
@@ -58,7 +90,7 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
     let t = (s.setup)();
     let live_before = live_holder(&t);
     let spec = format!("{point}:{mode}");
-    let run = t.run_with(&[s.command], &[("FAKE_CF_FAIL", &spec)]);
+    let run = t.run_with(s.command, &[("FAKE_CF_FAIL", &spec)]);
     let fail = |what: String| Err(format!("{} {spec}: {what}\n{}", s.name, run.dump()));
     let allowed: &[i32] = if mode == "interrupt" {
         &[130, 3]
@@ -79,6 +111,13 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
     }
     if let Err(e) = std::panic::catch_unwind(|| assert_always_served(&t.log(), LIVE)) {
         return fail(format!("live route dropped: {e:?}"));
+    }
+    // Exit 3 and a second interrupt leave what a human finishes.
+    let staging = !matches!(s.command, ["deploy"] | ["rollback"]);
+    if staging && [0, 1, 130].contains(&run.code) {
+        if let Err(e) = staged_whole_or_gone(&t) {
+            return fail(e);
+        }
     }
     // One plain run brings everything to a clean state (exit 3 keeps the lock on
     // purpose, so that run breaks it).
@@ -112,7 +151,9 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
 
 fn matrix(s: Scenario) {
     let points = fault_points(&s);
-    assert!(points.len() >= 5, "{}: {points:?}", s.name);
+    // An abort writes the least: the lock, the staging unmap, the stop, the record.
+    let least = if s.command == ["abort"] { 4 } else { 5 };
+    assert!(points.len() >= least, "{}: {points:?}", s.name);
     let mut failures = Vec::new();
     let mut codes = std::collections::BTreeMap::new();
     let mut cases = 0;
@@ -144,7 +185,7 @@ fn matrix(s: Scenario) {
 fn matrix_first_deploy() {
     matrix(Scenario {
         name: "first deploy",
-        command: "deploy",
+        command: &["deploy"],
         setup: first_deploy,
     });
 }
@@ -153,7 +194,7 @@ fn matrix_first_deploy() {
 fn matrix_later_deploy() {
     matrix(Scenario {
         name: "later deploy",
-        command: "deploy",
+        command: &["deploy"],
         setup: later_deploy,
     });
 }
@@ -162,7 +203,34 @@ fn matrix_later_deploy() {
 fn matrix_rollback() {
     matrix(Scenario {
         name: "rollback",
-        command: "rollback",
+        command: &["rollback"],
         setup: rollback,
+    });
+}
+
+#[test]
+fn matrix_staging() {
+    matrix(Scenario {
+        name: "deploy --no-switch",
+        command: &["deploy", "--no-switch"],
+        setup: later_deploy,
+    });
+}
+
+#[test]
+fn matrix_promote() {
+    matrix(Scenario {
+        name: "promote",
+        command: &["promote"],
+        setup: staged,
+    });
+}
+
+#[test]
+fn matrix_abort() {
+    matrix(Scenario {
+        name: "abort",
+        command: &["abort"],
+        setup: staged,
     });
 }

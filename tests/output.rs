@@ -57,6 +57,25 @@ fn later_deploy_dry_run_then_deploy() {
 }
 
 #[test]
+fn staged_then_status_then_promote() {
+    let t = Test::blue_live_green_stopped();
+    let staged = t.run(&["deploy", "--no-switch"]);
+    staged.expect_code(0);
+    let status = t.run(&["status"]);
+    status.expect_code(0);
+    let promote = t.run(&["promote"]);
+    promote.expect_code(0);
+    expect_outputs(
+        &t,
+        &[
+            ("deploy-no-switch", &staged),
+            ("status-staged", &status),
+            ("promote", &promote),
+        ],
+    );
+}
+
+#[test]
 fn failed_smoke_check() {
     let t = Test::blue_live().broken_router();
     // The check retries until smoke.timeout; a short one keeps this test fast.

@@ -21,6 +21,7 @@ pub const CHECKED: &str = "cf-bluegreen/checked";
 pub const LIVE_SINCE: &str = "cf-bluegreen/live-since";
 pub const LOCK: &str = "cf-bluegreen/lock";
 pub const LABEL: &str = "cf-bluegreen/label";
+pub const STAGED: &str = "cf-bluegreen/staged";
 /// The deploy lock of the pair: a user-provided service instance of this name.
 pub const LOCK_NAME: &str = "cf-bluegreen-lock-sinatra_a-sinatra_b";
 
@@ -130,6 +131,11 @@ interval = "50ms"
     pub fn broken_router(self) -> Test {
         self.router_broken.store(true, Ordering::SeqCst);
         self
+    }
+
+    /// [`Test::broken_router`] in the middle of a test, between two runs.
+    pub fn break_router(&self) {
+        self.router_broken.store(true, Ordering::SeqCst);
     }
 
     /// The stand-in router's URL for the live route (`LIVE`): 200 `Hello from APP` from a

@@ -58,13 +58,14 @@ fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
         }
     }
     if crate::interrupt::requested() {
+        let done = match plan.kind {
+            crate::plan::Kind::Stage => format!("{} is staged", plan.target),
+            crate::plan::Kind::Abort => format!("{} is stopped", plan.target),
+            _ => format!("{} is live", plan.target),
+        };
         return Err(Error::Interrupted {
             step: "the last step".into(),
-            state: format!(
-                "the {} had completed: {} is live",
-                plan.kind.name(),
-                plan.target
-            ),
+            state: format!("the {} had completed: {done}", plan.kind.name()),
         });
     }
     Ok(())
@@ -231,7 +232,15 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
         Step::Annotate { app, guid, values } => {
             // Bookkeeping: a failure here must not fail the deploy. Without the records
             // a later run may need a human to resolve an interrupted switch, and says so.
-            if let Err(e) = annotate(ctx, app, guid.as_deref(), values) {
+            // But the staged record is what `deploy --no-switch` leaves for `promote`:
+            // without it nothing waits for promotion, so the staging is undone.
+            let stages = values
+                .iter()
+                .any(|(k, v)| k == crate::metadata::STAGED && v.is_some());
+            let written = annotate(ctx, app, guid.as_deref(), values);
+            if stages {
+                written?;
+            } else if let Err(e) = written {
                 let keys: Vec<&str> = values.iter().map(|(k, _)| k.as_str()).collect();
                 ctx.warn(&format!(
                     "could not record {} on {app}: {e}",

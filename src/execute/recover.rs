@@ -33,6 +33,9 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
             plan.previous.as_deref().unwrap_or("the previous app"),
             plan.previous.as_deref().unwrap_or("APP"),
         ),
+        Ok(()) if plan.kind == Kind::Abort => {
+            format!("the abort was finished: {} is stopped", plan.target)
+        }
         Ok(()) => format!(
             "the switch had begun, so it was completed: {} is live",
             plan.target
@@ -102,7 +105,13 @@ pub(super) fn recover(
         failed_index
     };
 
-    let again = format!("run `cf-bluegreen {}` again", plan.kind.name());
+    let again = match plan.kind {
+        // Undone, the promotion leaves nothing staged: the version is staged anew.
+        Kind::Promote => "stage the version again (`cf-bluegreen deploy --no-switch`), \
+                          then run `cf-bluegreen promote`"
+            .to_string(),
+        kind => format!("run `cf-bluegreen {}` again", kind.name()),
+    };
     let hint = match &failure {
         StepError::Cf(CfError::TimedOut { .. }) => {
             let key = match failed {
@@ -135,6 +144,22 @@ pub(super) fn recover(
         }
         _ => None,
     };
+    if held && plan.kind == Kind::Promote {
+        // Nothing on the staged app changed but its instance count: it stays staged, for
+        // a promotion once every pair passes, rather than be staged anew.
+        let live = match &plan.previous {
+            Some(old) => format!("{old} still serves the live route"),
+            None => "nothing serves the live route yet".to_string(),
+        };
+        return Err(Error::DeployFailed {
+            what: plan.kind,
+            step: format!("the switch to {}", plan.target),
+            cause,
+            live: format!("{live}, and {} is still staged.", plan.target),
+            hint: Some("see the other deployments' errors; run `cf-bluegreen promote` again once all pass their checks".into()),
+            logs: None,
+        });
+    }
     if held {
         ctx.warn(&format!(
             "{} passed its checks, but {cause}: undoing this {}",
@@ -207,6 +232,18 @@ pub(super) fn recover(
         }
     }
 
+    if plan.kind == Kind::Abort {
+        // Undoing an abort is finishing it: the staged version is off the staging route
+        // and stopped either way.
+        if !interrupted {
+            ctx.warn(&format!(
+                "{failed} failed ({}), but the recovery took {} off the staging route and stopped it: the abort is done",
+                cause.lines().next().unwrap_or(&cause),
+                plan.target
+            ));
+        }
+        return Ok(());
+    }
     if forward {
         ctx.events.emit(Event::SwitchCompleted {
             failed,

@@ -39,11 +39,7 @@ fn run(cf: &MemoryCf, config: &Config, kind: Kind) -> (Result<(), Error>, Record
     let events = Recorder::default();
     let result = {
         let ctx = Context::new(config, cf, &events, "tester@host pid 1");
-        let options = SwitchOptions::default();
-        match kind {
-            Kind::Deploy => ops::deploy::deploy(&ctx, options),
-            Kind::Rollback => ops::rollback::rollback(&ctx, options),
-        }
+        ops::run_kind(&ctx, kind, SwitchOptions::default())
     };
     (result, events)
 }
@@ -213,11 +209,14 @@ fn a_rollback_keeps_the_target_as_it_was_when_it_fails() {
 /// them. With the number of `app` reads made up to each, to blind the recovery after it.
 fn fault_points(cf: &MemoryCf, from_live_switch: bool) -> Vec<(String, u32)> {
     let calls = cf.calls();
-    let first_live_map = calls
-        .iter()
-        .position(|c| c.argv[0] == "map-route" && c.argv.contains(&"live".to_string()))
-        .expect("a live map");
-    let skip = if from_live_switch { first_live_map } else { 0 };
+    let skip = if from_live_switch {
+        calls
+            .iter()
+            .position(|c| c.argv[0] == "map-route" && c.argv.contains(&"live".to_string()))
+            .expect("a live map")
+    } else {
+        0
+    };
     let mut points = Vec::new();
     for (i, call) in calls.iter().enumerate().skip(skip) {
         // The policy server's POST changes what the new app may be reached by.
@@ -241,14 +240,15 @@ fn fault_points(cf: &MemoryCf, from_live_switch: bool) -> Vec<(String, u32)> {
 #[test]
 fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
     let mut cases = 0;
-    for kind in [Kind::Deploy, Kind::Rollback] {
+    for kind in [Kind::Deploy, Kind::Rollback, Kind::Promote] {
         let scenario = match kind {
-            Kind::Deploy => blue_live,
             Kind::Rollback => green_live_after_a_deploy,
+            Kind::Promote => staged_on_b,
+            _ => blue_live,
         };
         let (target, old) = match kind {
-            Kind::Deploy => ("b", "a"),
             Kind::Rollback => ("a", "b"),
+            _ => ("b", "a"),
         };
         for policy in ["stop", "keep", "delete"] {
             let config = config(&format!("{QUICK}old = \"{policy}\"\n"));
@@ -280,7 +280,7 @@ fn the_previous_app_is_retired_by_one_rule_whatever_fails() {
                             Ok(()) => {
                                 let (words, state) = match (policy, kind) {
                                     ("keep", _) => ("kept running, without routes", Some(true)),
-                                    ("delete", Kind::Deploy) => ("deleted", None),
+                                    ("delete", Kind::Deploy | Kind::Promote) => ("deleted", None),
                                     _ => ("stopped", Some(false)),
                                 };
                                 assert_eq!(
@@ -342,7 +342,11 @@ fn rich_blue_live() -> MemoryCf {
 /// live, and a plain deploy afterwards converges.
 #[test]
 fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
-    let scenarios: [Scenario; 4] = [
+    let scenarios: [Scenario; 8] = [
+        ("staging", Kind::Stage, blue_live, &[LIVE]),
+        ("first staging", Kind::Stage, MemoryCf::new, &[LIVE]),
+        ("promote", Kind::Promote, staged_on_b, &[LIVE]),
+        ("abort", Kind::Abort, staged_on_b, &[LIVE]),
         ("first deploy", Kind::Deploy, MemoryCf::new, &[LIVE]),
         ("later deploy", Kind::Deploy, blue_live, &[LIVE]),
         (
@@ -393,6 +397,9 @@ fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
                         );
                         assert_eq!(cf.started(live), Some(true), "{case}");
                     }
+                    if kind != Kind::Deploy && kind != Kind::Rollback {
+                        assert_staged_outcome(&case, &cf, kind, code);
+                    }
                     // The next run: no faults, and after exit 3 the kept lock is broken.
                     cf.next_run("");
                     let events = Recorder::default();
@@ -427,7 +434,47 @@ fn every_fault_keeps_the_live_route_and_the_next_deploy_converges() {
             }
         }
     }
-    assert!(cases >= 90, "{cases} cases");
+    assert!(cases >= 150, "{cases} cases");
+}
+
+/// After a staging, a promotion or an abort ended with `code`: the staged version waits
+/// for promotion after a staging that succeeded; a promotion or an abort that succeeded
+/// clears it; one that failed either changed nothing (it failed before the lock, say) or
+/// was undone — never a version half staged.
+fn assert_staged_outcome(case: &str, cf: &MemoryCf, kind: Kind, code: i32) {
+    // The app the version was (or would have been) staged on.
+    // A first staging goes to a (b never exists); every other scenario stages on b.
+    let staged_app = if cf.started("b").is_none() { "a" } else { "b" };
+    let staged = cf.annotation(staged_app, metadata::STAGED);
+    let routes = cf.routes(staged_app);
+    match (kind, code) {
+        (Kind::Stage, 0) => {
+            assert!(staged.is_some(), "{case}: not recorded");
+            assert_eq!(routes, [STAGING], "{case}");
+            assert_eq!(cf.started(staged_app), Some(true), "{case}");
+        }
+        (Kind::Promote, 0) => {
+            assert_eq!(staged, None, "{case}");
+            assert_eq!(routes, [LIVE], "{case}");
+        }
+        (Kind::Abort, 0) => {
+            assert_eq!(staged, None, "{case}");
+            assert!(routes.is_empty(), "{case}: {routes:?}");
+            assert_ne!(cf.started(staged_app), Some(true), "{case}");
+        }
+        (_, 1) => {
+            let untouched =
+                staged.is_some() && routes == [STAGING] && cf.started(staged_app) == Some(true);
+            let undone =
+                staged.is_none() && routes.is_empty() && cf.started(staged_app) != Some(true);
+            assert!(
+                untouched || undone,
+                "{case}: {staged:?} {routes:?} {:?}",
+                cf.started(staged_app)
+            );
+        }
+        _ => {}
+    }
 }
 
 #[test]
@@ -722,4 +769,273 @@ fn a_first_deploy_whose_side_by_side_live_maps_partly_failed_completes_forward()
         cf.assert_always_served(LIVE);
         cf.assert_always_served("www.shop.com");
     }
+}
+
+const STAGED_BY: &str = "2026-12-03T06:00:00Z ci@runner pid 7";
+
+/// `a` live, `b` running a version `deploy --no-switch` staged on the staging route.
+fn staged_on_b() -> MemoryCf {
+    MemoryCf::new()
+        .app("a", true, &[LIVE])
+        .app("b", true, &[STAGING])
+        .annotate("b", metadata::DEPLOY, STAGED_BY)
+        .annotate("b", metadata::CHECKED, STAGED_BY)
+        .annotate("b", metadata::STAGED, STAGED_BY)
+}
+
+/// No call of the run changed anything: no app, route or record, and no lock.
+fn assert_nothing_written(cf: &MemoryCf) {
+    let writes: Vec<String> = cf
+        .calls()
+        .iter()
+        .filter(|c| c.changes_apps() || c.argv.iter().any(|a| a == "POST" || a == "PATCH"))
+        .map(|c| c.line())
+        .collect();
+    assert_eq!(writes, Vec::<String>::new());
+}
+
+#[test]
+fn a_staged_version_waits_on_the_staging_route_then_is_promoted() {
+    let cf = blue_live();
+    let (result, events) = run(&cf, &config(QUICK), Kind::Stage);
+    result.unwrap();
+    assert_eq!(
+        cf.mutations(),
+        [
+            "cf push b --no-route",
+            "cf map-route b example.com --hostname stg",
+        ]
+    );
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.routes("b"), [STAGING]);
+    assert_eq!(cf.started("b"), Some(true));
+    let deploy = cf.annotation("b", metadata::DEPLOY).unwrap();
+    assert_eq!(cf.annotation("b", metadata::CHECKED), Some(deploy.clone()));
+    assert_eq!(cf.annotation("b", metadata::STAGED), Some(deploy));
+    assert!(cf.services().is_empty(), "the lock is released");
+    assert_eq!(events.lines().last().unwrap(), "staged: b");
+    assert_eq!(events.summary(), None);
+
+    cf.next_run("");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    result.unwrap();
+    let lines = events.lines();
+    assert_eq!(lines[2], "plan: promote to b from Some(\"a\")");
+    // Checked again (the staging map is kept: b holds it), then switched as a deploy.
+    assert_eq!(
+        lines[3..9],
+        [
+            "ok give b the network policies of a",
+            "ok run as many instances of b as a does",
+            "ok record checked on b, clearing staged",
+            "ok map live route live.example.com to b",
+            "ok unmap live route live.example.com from a",
+            "ok unmap staging route stg.example.com from b",
+        ],
+        "{lines:?}"
+    );
+    assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+    assert_eq!(cf.routes("b"), [LIVE]);
+    assert_eq!(cf.started("a"), Some(false));
+    assert_eq!(cf.annotation("b", metadata::STAGED), None);
+    assert!(cf.annotation("b", metadata::LIVE_SINCE).is_some());
+    assert!(cf.services().is_empty(), "the lock is released");
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn an_abort_stops_the_staged_version_and_leaves_live_alone() {
+    let cf = staged_on_b();
+    let (result, events) = run(&cf, &config(QUICK), Kind::Abort);
+    result.unwrap();
+    let mut mutations = cf.mutations();
+    mutations.sort();
+    assert_eq!(
+        mutations,
+        ["cf stop b", "cf unmap-route b example.com --hostname stg"]
+    );
+    assert_eq!(events.lines().last().unwrap(), "aborted: b");
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert!(cf.routes("b").is_empty());
+    assert_eq!(cf.started("b"), Some(false));
+    assert_eq!(cf.annotation("b", metadata::STAGED), None);
+    assert!(cf.services().is_empty(), "the lock is released");
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn with_nothing_staged_promote_and_abort_write_nothing_not_even_the_lock() {
+    for kind in [Kind::Promote, Kind::Abort] {
+        // A version the last deploy checked, on an idle app: nothing waits.
+        for cf in [blue_live(), green_live_after_a_deploy()] {
+            let (result, _) = run(&cf, &config(QUICK), kind);
+            let error = result.unwrap_err();
+            assert_eq!(error.exit_code(), 1);
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "nothing to {}: no version of a or b waits for promotion on the staging route stg.example.com",
+                    kind.name()
+                )
+            );
+            assert!(crate::hint::Hint::hint(&error)
+                .unwrap()
+                .contains("`cf-bluegreen deploy --no-switch` stages"));
+            assert_nothing_written(&cf);
+            // Decided from the first round of reads alone.
+            assert_eq!(cf.calls().len(), 3, "{:?}", cf.calls());
+        }
+    }
+}
+
+#[test]
+fn a_rollback_while_a_version_is_staged_refuses_before_the_lock() {
+    let cf = staged_on_b();
+    let (result, _) = run(&cf, &config(QUICK), Kind::Rollback);
+    let error = result.unwrap_err();
+    assert_eq!(error.exit_code(), 1);
+    assert_eq!(
+        error.to_string(),
+        "nothing to roll back: b holds the version staged by ci@runner pid 7 at 2026-12-03T06:00:00Z \
+         (deploy --no-switch), which replaced the previous version on it"
+    );
+    let hint = crate::hint::Hint::hint(&error).unwrap();
+    assert!(hint.contains("`cf-bluegreen abort` drops it"), "{hint}");
+    assert_nothing_written(&cf);
+    assert_eq!(cf.started("b"), Some(true));
+}
+
+#[test]
+fn a_deploy_while_a_version_is_staged_replaces_it_and_says_so() {
+    for kind in [Kind::Deploy, Kind::Stage] {
+        let cf = staged_on_b();
+        let (result, events) = run(&cf, &config(QUICK), kind);
+        result.unwrap();
+        let lines = events.lines();
+        assert!(
+            lines.contains(
+                &"warning: b holds a version staged by ci@runner pid 7 at 2026-12-03T06:00:00Z \
+                  for promotion, on the staging route stg.example.com: this deploy replaces it"
+                    .to_string()
+            ),
+            "{lines:?}"
+        );
+        assert_ne!(
+            cf.annotation("b", metadata::DEPLOY).as_deref(),
+            Some(STAGED_BY)
+        );
+        let staged = cf.annotation("b", metadata::STAGED);
+        match kind {
+            Kind::Deploy => {
+                assert_eq!(staged, None);
+                assert_eq!(cf.routes("b"), [LIVE]);
+            }
+            _ => {
+                assert_eq!(staged, cf.annotation("b", metadata::DEPLOY));
+                assert_eq!(cf.routes("b"), [STAGING]);
+            }
+        }
+        cf.assert_always_served(LIVE);
+    }
+}
+
+#[test]
+fn a_failed_promotion_is_undone_as_a_deploy_is() {
+    // The live map fails: a keeps serving, b is taken off the staging route and stopped,
+    // and it no longer waits for promotion.
+    let cf = staged_on_b().fail("map-route:1");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    let Err(Error::DeployFailed { live, hint, .. }) = &result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(live, "a still serves the live route, and b is stopped.");
+    assert!(
+        result
+            .as_ref()
+            .unwrap_err()
+            .to_string()
+            .contains("and the promote was undone"),
+        "{result:?}"
+    );
+    assert!(
+        hint.as_deref()
+            .unwrap()
+            .ends_with("stage the version again (`cf-bluegreen deploy --no-switch`), then run `cf-bluegreen promote`"),
+        "{hint:?}"
+    );
+    assert!(events.lines().contains(&"recovery: restore".to_string()));
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert!(cf.routes("b").is_empty());
+    assert_eq!(cf.started("b"), Some(false));
+    assert_eq!(cf.annotation("b", metadata::STAGED), None);
+    assert!(cf.services().is_empty());
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_staged_record_that_cannot_be_written_undoes_the_staging() {
+    // Without it nothing would wait for promotion: the staging fails, and says why.
+    let clean = blue_live();
+    run(&clean, &config(QUICK), Kind::Stage).0.unwrap();
+    let record = clean
+        .calls()
+        .iter()
+        .filter(|c| c.argv[0] == "curl")
+        .position(|c| c.argv.iter().any(|a| a.contains(metadata::STAGED)))
+        .unwrap() as u32;
+    for mode in ["", ":after"] {
+        let cf = blue_live().fail(&format!("curl:{}{mode}", record + 1));
+        let (result, _) = run(&cf, &config(QUICK), Kind::Stage);
+        let Err(Error::DeployFailed { step, live, .. }) = &result else {
+            panic!("{mode}: {result:?}")
+        };
+        assert!(step.starts_with("record checked, staged on b"), "{step}");
+        assert_eq!(live, "a still serves the live route, and b is stopped.");
+        assert!(cf.routes("b").is_empty(), "{mode}");
+        assert_eq!(cf.started("b"), Some(false), "{mode}");
+        assert_eq!(cf.annotation("b", metadata::STAGED), None, "{mode}");
+    }
+}
+
+#[test]
+fn a_first_version_can_be_staged_and_promoted_too() {
+    let cf = MemoryCf::new();
+    run(&cf, &config(QUICK), Kind::Stage).0.unwrap();
+    assert_eq!(cf.routes("a"), [STAGING]);
+    assert_eq!(cf.started("b"), None);
+    cf.next_run("");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    result.unwrap();
+    assert_eq!(events.summary().unwrap(), "summary: a live");
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.annotation("a", metadata::STAGED), None);
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_staged_record_left_on_a_promoted_version_does_not_block_a_rollback() {
+    // The write that clears it (with the checked record) fails: a warning, the promotion
+    // goes on, and live-since beside it says the version went live.
+    let clean = staged_on_b();
+    run(&clean, &config(QUICK), Kind::Promote).0.unwrap();
+    let checked = clean
+        .calls()
+        .iter()
+        .filter(|c| c.argv[0] == "curl")
+        .position(|c| c.argv.iter().any(|a| a.contains(metadata::CHECKED)))
+        .unwrap() as u32;
+    let cf = staged_on_b().fail(&format!("curl:{}", checked + 1));
+    let (result, events) = run(&cf, &config(QUICK), Kind::Promote);
+    result.unwrap();
+    assert!(events.lines().iter().any(|l| l
+        .starts_with("warning: could not record cf-bluegreen/checked, cf-bluegreen/staged on b")));
+    assert_eq!(
+        cf.annotation("b", metadata::STAGED).as_deref(),
+        Some(STAGED_BY)
+    );
+    assert!(cf.annotation("b", metadata::LIVE_SINCE).is_some());
+    cf.next_run("");
+    let (result, _) = run(&cf, &config(QUICK), Kind::Rollback);
+    result.unwrap();
+    assert_eq!(cf.routes("a"), [LIVE]);
 }

@@ -5,9 +5,11 @@
 //! [`docs`] renders `completions` and `man` from the command line's definition; [`init`]
 //! writes a configuration to start from.
 
+pub mod abort;
 pub mod deploy;
 pub mod docs;
 pub mod init;
+pub mod promote;
 pub mod rollback;
 pub mod status;
 pub mod suite;
@@ -68,14 +70,42 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         Command::Deploy {
             dry_run,
             force_unlock,
+            no_switch,
             pairs,
             label,
-        } => (Kind::Deploy, (*dry_run, *force_unlock), pairs, label),
+        } => {
+            let kind = if *no_switch {
+                Kind::Stage
+            } else {
+                Kind::Deploy
+            };
+            (kind, (*dry_run, *force_unlock), pairs.clone(), label)
+        }
         Command::Rollback {
             dry_run,
             force_unlock,
             pairs,
-        } => (Kind::Rollback, (*dry_run, *force_unlock), pairs, &None),
+        } => (
+            Kind::Rollback,
+            (*dry_run, *force_unlock),
+            pairs.clone(),
+            &None,
+        ),
+        Command::Promote {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (
+            Kind::Promote,
+            (*dry_run, *force_unlock),
+            pairs.clone(),
+            &None,
+        ),
+        Command::Abort {
+            dry_run,
+            force_unlock,
+            pairs,
+        } => (Kind::Abort, (*dry_run, *force_unlock), pairs.into(), &None),
     };
     let switch = SwitchOptions {
         dry_run: options.0,
@@ -91,10 +121,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         for warning in &config.warnings {
             ctx.warn(warning);
         }
-        return match kind {
-            Kind::Deploy => deploy::deploy(&ctx, switch),
-            Kind::Rollback => rollback::rollback(&ctx, switch),
-        };
+        return run_kind(&ctx, kind, switch);
     }
     for warning in &suite.warnings {
         events.emit(crate::report::Event::Warning { message: warning });
@@ -120,6 +147,16 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
     )
 }
 
+/// One pair's `kind` of run.
+pub(crate) fn run_kind(ctx: &Context, kind: Kind, options: SwitchOptions) -> Result<(), Error> {
+    match kind {
+        Kind::Deploy | Kind::Stage => deploy::deploy_kind(ctx, kind, options),
+        Kind::Rollback => rollback::rollback(ctx, options),
+        Kind::Promote => promote::promote(ctx, options),
+        Kind::Abort => abort::abort(ctx, options),
+    }
+}
+
 /// The selected pairs, each with the label a deploy records on it (see [`crate::label`]):
 /// `given` for every pair, else each pair's own git commit. A rollback records none.
 fn labelled(selected: &[&Deployment], kind: Kind, given: Option<&str>) -> Vec<Deployment> {
@@ -127,7 +164,9 @@ fn labelled(selected: &[&Deployment], kind: Kind, given: Option<&str>) -> Vec<De
         .iter()
         .map(|d| {
             let mut d = (*d).clone();
-            if kind == Kind::Deploy {
+            // `deploy --no-switch` records it as a deploy does; a promotion keeps the
+            // staged version's.
+            if matches!(kind, Kind::Deploy | Kind::Stage) {
                 d.config.label = crate::label::for_pair(given, &d.config);
             }
             d

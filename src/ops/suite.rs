@@ -178,6 +178,9 @@ pub fn switch_all(
         verb: match kind {
             Kind::Deploy => "deploy",
             Kind::Rollback => "roll back",
+            Kind::Stage => "stage",
+            Kind::Promote => "promote",
+            Kind::Abort => "abort",
         },
         failed,
         total: outcomes.len(),
@@ -231,10 +234,7 @@ fn run_pair(
         if gate.is_some() {
             ctx.gate = Some(&pass);
         }
-        match kind {
-            Kind::Deploy => super::deploy::deploy(&ctx, options.switch),
-            Kind::Rollback => super::rollback::rollback(&ctx, options.switch),
-        }
+        super::run_kind(&ctx, kind, options.switch)
     };
     crate::interrupt::clear_at_once_message_for(Some(pair.name));
     if let (Some(gate), false) = (gate, passed.load(Ordering::SeqCst)) {
@@ -288,6 +288,17 @@ mod tests {
         parallel: usize,
         all_or_nothing: bool,
     ) -> (Result<(), Error>, Recorder) {
+        run_kind(cf, configs, names, parallel, all_or_nothing, Kind::Deploy)
+    }
+
+    fn run_kind(
+        cf: &MemoryCf,
+        configs: &[Config],
+        names: &[String],
+        parallel: usize,
+        all_or_nothing: bool,
+        kind: Kind,
+    ) -> (Result<(), Error>, Recorder) {
         let pairs: Vec<Pair> = names
             .iter()
             .zip(configs)
@@ -299,7 +310,7 @@ mod tests {
             all_or_nothing,
             switch: SwitchOptions::default(),
         };
-        let result = switch_all(&pairs, cf, &events, "tester", Kind::Deploy, options);
+        let result = switch_all(&pairs, cf, &events, "tester", kind, options);
         (result, events)
     }
 
@@ -419,6 +430,56 @@ mod tests {
         let mut runs = order.clone();
         runs.dedup();
         assert_eq!(runs.len(), 4, "{order:?}");
+    }
+
+    #[test]
+    fn staged_pairs_are_promoted_together_or_stay_staged() {
+        let (cf, configs, names) = suite(3);
+        // Pairs 1 and 2 staged; pair 3 not.
+        let (result, events) = run_kind(&cf, &configs[..2], &names[..2], 4, false, Kind::Stage);
+        result.unwrap();
+        assert_eq!(
+            events.lines().last().unwrap(),
+            "suite: p1 0 None; p2 0 None"
+        );
+        cf.next_run("");
+        let (result, events) = run_kind(&cf, &configs, &names, 4, true, Kind::Promote);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        let lines = events.lines();
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("[p3] error: nothing to promote")),
+            "{lines:#?}"
+        );
+        for i in 1..=2 {
+            // Held at the gate: left staged, for a promotion once all pass.
+            assert_eq!(live_on(&cf, i), format!("a{i}"));
+            assert_eq!(cf.routes(&format!("b{i}")), [format!("stg{i}.example.com")]);
+            assert_eq!(cf.started(&format!("b{i}")), Some(true));
+            assert!(cf
+                .annotation(&format!("b{i}"), crate::metadata::STAGED)
+                .is_some());
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("[p1] error: the switch to b1 failed")
+                    && l.contains("a1 still serves the live route, and b1 is still staged.")),
+            "{lines:#?}"
+        );
+        // Without pair 3, both switch.
+        cf.next_run("");
+        let (result, _) = run_kind(&cf, &configs[..2], &names[..2], 1, true, Kind::Promote);
+        result.unwrap();
+        for i in 1..=2 {
+            assert_eq!(live_on(&cf, i), format!("b{i}"));
+            assert_eq!(cf.started(&format!("a{i}")), Some(false));
+            assert!(cf
+                .annotation(&format!("b{i}"), crate::metadata::STAGED)
+                .is_none());
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! What `deploy` and `rollback` share: read the state and take the lock (side by side),
+//! What `deploy`, `rollback`, `promote` and `abort` share: read the state and take the lock (side by side),
 //! decide, run the plan, release the lock, sum up.
 
 use super::SwitchOptions;
@@ -16,6 +16,9 @@ fn make_plan(ctx: &Context, kind: Kind, observed: &Observed, id: &DeployId) -> R
     Ok(match kind {
         Kind::Deploy => plan::plan_deploy(config, pair, meta, id)?,
         Kind::Rollback => plan::plan_rollback(config, pair, meta, id)?,
+        Kind::Stage => plan::plan_stage(config, pair, meta, id)?,
+        Kind::Promote => plan::plan_promote(config, pair, meta, id)?,
+        Kind::Abort => plan::plan_abort(config, pair, meta, id)?,
     })
 }
 
@@ -54,7 +57,8 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
             token: &id.0,
             force: options.force_unlock,
         }),
-        switch: true,
+        switch: kind != Kind::Abort,
+        refuse_early: Some(kind),
     };
     // The lock is taken side by side with the reads, and nothing is read again once it
     // is held: see the argument in crate::lock.
@@ -77,10 +81,22 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
             config: ctx.config,
         });
         execute(ctx, &plan)?;
-        events.emit(Event::Summary {
-            plan: &plan,
-            config: ctx.config,
-            elapsed: ctx.started.elapsed(),
+        let (config, elapsed) = (ctx.config, ctx.started.elapsed());
+        events.emit(match kind {
+            Kind::Stage => Event::Staged {
+                plan: &plan,
+                config,
+                elapsed,
+            },
+            Kind::Abort => Event::Aborted {
+                plan: &plan,
+                elapsed,
+            },
+            _ => Event::Summary {
+                plan: &plan,
+                config,
+                elapsed,
+            },
         });
         Ok(())
     })();

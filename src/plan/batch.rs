@@ -24,7 +24,7 @@ use std::ops::Range;
 
 use crate::metadata;
 
-use super::{Plan, RouteRole, Step};
+use super::{Kind, Plan, RouteRole, Step};
 
 /// What a step may share a batch with: the steps next to it of the same stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +38,12 @@ enum Stage {
     LiveMaps,
     LiveUnmaps,
     Cleanup,
+}
+
+/// Whether `step` clears `key`.
+fn clears(step: &Step, key: &str) -> bool {
+    matches!(step, Step::Annotate { values, .. }
+        if values.iter().any(|(k, v)| k == key && v.is_none()))
 }
 
 /// Whether `step` records `key` (sets it, not clears it).
@@ -86,6 +92,11 @@ fn switch_stage(plan: &Plan, step: &Step) -> Stage {
         } if app == target => Stage::Cleanup,
         Step::Annotate { .. } if records(step, metadata::LIVE_SINCE) => Stage::Cleanup,
         Step::Stop { app } | Step::Delete { app } if Some(app.as_str()) == previous => {
+            Stage::Cleanup
+        }
+        // An abort is all cleanup: the staging route, the stop and the record together.
+        Step::Stop { app } if plan.kind == Kind::Abort && app == target => Stage::Cleanup,
+        Step::Annotate { .. } if plan.kind == Kind::Abort && clears(step, metadata::STAGED) => {
             Stage::Cleanup
         }
         // The check, the "checked" record, the live check, the drain.
@@ -143,13 +154,26 @@ impl Plan {
     /// The steps that run side by side, as consecutive ranges of `steps` covering all of
     /// them in order (see the module's rules).
     pub fn batches(&self) -> Vec<Range<usize>> {
-        // The resolution ends where the new version is pushed or started.
+        // The resolution ends where the new version is pushed or started — or, for a
+        // promotion or an abort of the staged version, at the first step on it (the
+        // resolution leaves the staged app alone).
         let switch_at = self
             .steps
             .iter()
-            .position(|s| {
-                matches!(s, Step::Push { .. })
-                    || matches!(s, Step::Start { app } if *app == self.target)
+            .position(|s| match s {
+                Step::Push { .. } => true,
+                Step::Start { app } => *app == self.target,
+                _ if matches!(self.kind, Kind::Promote | Kind::Abort) => match s {
+                    Step::CopyPolicies { to: app, .. }
+                    | Step::MatchInstances { app, .. }
+                    | Step::SmokeCheck { app, .. }
+                    | Step::Annotate { app, .. }
+                    | Step::MapRoute { app, .. }
+                    | Step::UnmapRoute { app, .. }
+                    | Step::Stop { app } => *app == self.target,
+                    _ => false,
+                },
+                _ => false,
             })
             .unwrap_or(0);
         let (resolution, switch) = self.steps.split_at(switch_at);

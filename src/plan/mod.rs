@@ -21,9 +21,10 @@ pub mod state;
 pub mod step;
 
 pub use planner::{
-    first_target, live_app, live_routes, plan_deploy, plan_rollback, push_command, unlisted_routes,
+    first_target, live_app, live_routes, plan_abort, plan_deploy, plan_promote, plan_rollback,
+    plan_stage, push_command, unlisted_routes,
 };
-pub use resolve::resolve;
+pub use resolve::{refuse_early, resolve, staged, staged_record, Staged};
 pub use retire::Retire;
 pub use state::PairState;
 pub use step::{RouteRole, Step};
@@ -41,6 +42,13 @@ pub enum Kind {
     Deploy,
     /// The previous version, already on the idle app, put back.
     Rollback,
+    /// `deploy --no-switch`: a new version pushed to the idle app and checked on the
+    /// staging route, where it stays, waiting for `promote`.
+    Stage,
+    /// The staged version checked again and switched to, as a deploy switches.
+    Promote,
+    /// The staged version taken off the staging route and stopped.
+    Abort,
 }
 
 impl Kind {
@@ -49,7 +57,21 @@ impl Kind {
         match self {
             Kind::Deploy => "deploy",
             Kind::Rollback => "rollback",
+            Kind::Stage => "deploy --no-switch",
+            Kind::Promote => "promote",
+            Kind::Abort => "abort",
         }
+    }
+
+    /// Whether the plan moves the live routes to its target.
+    pub fn switches(self) -> bool {
+        matches!(self, Kind::Deploy | Kind::Rollback | Kind::Promote)
+    }
+
+    /// Whether the target holds a version that was never live, which undoing stops:
+    /// all but a rollback, whose target holds the previous version.
+    pub fn new_version(self) -> bool {
+        self != Kind::Rollback
     }
 }
 
@@ -124,6 +146,12 @@ pub enum PlanError {
     },
     #[error("nothing to roll back: {reason}")]
     NoRollback { reason: String, hint: String },
+    /// `promote` or `abort` without a version waiting on the staging route.
+    #[error("nothing to {command}: {reason}")]
+    NothingStaged {
+        command: &'static str,
+        reason: String,
+    },
     #[error(
         "the live app holds routes {config} does not list, and routes.unlisted = \"refuse\": {}",
         routes.iter().map(|(app, r)| format!("{r} (on {app})")).collect::<Vec<_>>().join(", ")
@@ -140,7 +168,9 @@ impl PlanError {
         match self {
             // Fixed in the configuration.
             PlanError::UnlistedRoutes { .. } => EXIT_USAGE,
-            PlanError::BothLive { .. } | PlanError::NoRollback { .. } => EXIT_FAILED,
+            PlanError::BothLive { .. }
+            | PlanError::NoRollback { .. }
+            | PlanError::NothingStaged { .. } => EXIT_FAILED,
         }
     }
 }
@@ -153,6 +183,9 @@ impl Hint for PlanError {
                  cf unmap-route {green} {args}\n  and run the deploy again"
             ),
             PlanError::NoRollback { hint, .. } => hint.clone(),
+            PlanError::NothingStaged { .. } => "`cf-bluegreen deploy --no-switch` stages a new version \
+                 (push, check on the staging route, no switch); `cf-bluegreen status` shows the apps"
+                .into(),
             PlanError::UnlistedRoutes { config, routes } => {
                 let tables: Vec<String> = routes
                     .iter()

@@ -9,7 +9,8 @@ use crate::config::{Config, Unlisted};
 use crate::metadata::{self, AppMeta, DeployId};
 use crate::route::Route;
 
-use super::{resolve, Kind, PairState, Plan, PlanError, Retire, RouteRole, Step};
+use super::resolve::{nothing_staged, resolve_keeping, rollback_while_staged, staged};
+use super::{Kind, PairState, Plan, PlanError, Retire, RouteRole, Step};
 
 /// The live app: the app of the pair holding the main live route.
 pub fn live_app<'a>(config: &Config, state: &'a PairState) -> Result<Option<&'a str>, PlanError> {
@@ -123,6 +124,12 @@ pub fn first_target(config: &Config, meta: &BTreeMap<String, AppMeta>) -> String
     }
 }
 
+fn label_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
+    meta.get(app)
+        .and_then(|m| m.get(metadata::LABEL))
+        .map(str::to_string)
+}
+
 fn guid_of(meta: &BTreeMap<String, AppMeta>, app: &str) -> Option<String> {
     meta.get(app).map(|m| m.guid.clone())
 }
@@ -178,15 +185,18 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
                 app: target.clone(),
                 like: old.clone(),
                 // A rollback pushes nothing: the push's own count is not its to honour.
-                pushed: kind == Kind::Deploy,
+                pushed: kind != Kind::Rollback,
             });
         }
     }
-    steps.push(Step::map_route(
-        &target,
-        &config.staging,
-        RouteRole::Staging,
-    ));
+    // A promotion's target holds the staging route since it was staged.
+    if kind != Kind::Promote {
+        steps.push(Step::map_route(
+            &target,
+            &config.staging,
+            RouteRole::Staging,
+        ));
+    }
     if config.smoke.enabled {
         steps.push(Step::SmokeCheck {
             app: target.clone(),
@@ -205,12 +215,52 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
     // route before the old app lets go), and `complete_forward` still goes forward only
     // once the old app lost a live route, which comes after it. A later run that
     // finishes such a switch does so well after the map, when the router has it.
-    if kind == Kind::Deploy {
+    //
+    // A promotion checks the staged version again and records it as the deploy that
+    // pushed it (a version is "checked" when the two records agree). Staging records, in
+    // the same write, that the version waits for promotion, and stops there.
+    if kind.new_version() {
+        let pushed_by = match kind {
+            Kind::Promote => meta
+                .get(&target)
+                .and_then(|m| m.get(metadata::DEPLOY))
+                .unwrap_or(&id.0)
+                .to_string(),
+            _ => id.0.clone(),
+        };
+        let mut values = vec![(metadata::CHECKED.into(), Some(pushed_by))];
+        match kind {
+            Kind::Stage => values.push((metadata::STAGED.into(), Some(id.0.clone()))),
+            // Past its check again, the version no longer waits: cleared here rather than
+            // with live-since, so that one failed record cannot leave both unwritten.
+            Kind::Promote => values.push((metadata::STAGED.into(), None)),
+            _ => {}
+        }
         steps.push(Step::Annotate {
             app: target.clone(),
             guid: guid_of(meta, &target),
-            values: vec![(metadata::CHECKED.into(), Some(id.0.clone()))],
+            values,
         });
+    }
+    let retire = Retire::of(config.switch.old, kind.into());
+    let label = match kind {
+        Kind::Deploy | Kind::Stage => config.label.clone(),
+        // The version on the target keeps the label it was deployed with.
+        Kind::Rollback | Kind::Promote | Kind::Abort => label_of(meta, &target),
+    };
+    if kind == Kind::Stage {
+        return Plan {
+            label,
+            kind,
+            target,
+            previous,
+            retire,
+            drain: config.switch.drain,
+            live,
+            before: state,
+            steps,
+            notes,
+        };
     }
     for route in &live {
         steps.push(Step::map_route(&target, route, RouteRole::Live));
@@ -230,7 +280,6 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             }
         }
     }
-    let retire = Retire::of(config.switch.old, kind.into());
     let retire_step = previous.as_deref().and_then(|old| retire.step(old));
     if let (Some(old), Some(_)) = (&previous, &retire_step) {
         if !config.switch.drain.is_zero() {
@@ -253,13 +302,6 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
     });
     steps.extend(retire_step);
-    let label = match kind {
-        Kind::Deploy => config.label.clone(),
-        Kind::Rollback => meta
-            .get(&target)
-            .and_then(|m| m.get(metadata::LABEL))
-            .map(str::to_string),
-    };
     Plan {
         label,
         kind,
@@ -283,8 +325,20 @@ fn resolved<'a>(
     meta: &'a BTreeMap<String, AppMeta>,
     id: &'a DeployId,
 ) -> Result<Inputs<'a>, PlanError> {
+    resolved_keeping(config, kind, pair, meta, id, None)
+}
+
+/// [`resolved`], leaving the staging route on `keep`, the staged app.
+fn resolved_keeping<'a>(
+    config: &'a Config,
+    kind: Kind,
+    pair: &PairState,
+    meta: &'a BTreeMap<String, AppMeta>,
+    id: &'a DeployId,
+    keep: Option<&str>,
+) -> Result<Inputs<'a>, PlanError> {
     let live = live_routes(config, pair, meta)?;
-    let (steps, state, notes) = resolve(config, &live, pair, meta)?;
+    let (steps, state, notes) = resolve_keeping(config, &live, pair, meta, keep)?;
     Ok(Inputs {
         config,
         kind,
@@ -304,7 +358,31 @@ pub fn plan_deploy(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
-    let mut inputs = resolved(config, Kind::Deploy, pair, meta, id)?;
+    push_new_version(config, Kind::Deploy, pair, meta, id)
+}
+
+/// `deploy --no-switch`: a deploy that stops once the new version passed its check on
+/// the staging route, and records that it waits there for `promote`.
+pub fn plan_stage(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    push_new_version(config, Kind::Stage, pair, meta, id)
+}
+
+fn push_new_version(
+    config: &Config,
+    kind: Kind,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    // A version staged on the idle app is replaced (the resolution says so): its staged
+    // record goes with the push's own, or it would name a version no longer there.
+    let replaced = staged(config, pair, meta).is_some();
+    let mut inputs = resolved(config, kind, pair, meta, id)?;
     let Inputs {
         state, live, steps, ..
     } = &mut inputs;
@@ -317,23 +395,90 @@ pub fn plan_deploy(
         app: target.clone(),
         command: push_command(config, &target),
     });
+    let mut values = vec![
+        (metadata::DEPLOY.into(), Some(id.0.clone())),
+        (metadata::CHECKED.into(), None),
+        (metadata::LIVE_SINCE.into(), None),
+        // Always written: without a label, one an older version left must go.
+        (metadata::LABEL.into(), config.label.clone()),
+    ];
+    if replaced {
+        values.push((metadata::STAGED.into(), None));
+    }
     steps.push(Step::Annotate {
         app: target.clone(),
         // A push keeps the app's GUID; an app that does not exist yet gets one.
         guid: state.get(&target).and(guid_of(meta, &target)),
-        values: vec![
-            (metadata::DEPLOY.into(), Some(id.0.clone())),
-            (metadata::CHECKED.into(), None),
-            (metadata::LIVE_SINCE.into(), None),
-            // Always written: without a label, one an older version left must go.
-            (metadata::LABEL.into(), config.label.clone()),
-        ],
+        values,
     });
     steps.push(Step::EnsureNotLive {
         app: target.clone(),
         live: live.clone(),
     });
     Ok(switch(inputs, target, previous))
+}
+
+/// The staged version checked again on the staging route, then switched to as a deploy
+/// switches (from the policies and the capacity on).
+pub fn plan_promote(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let Some(found) = staged(config, pair, meta) else {
+        return Err(nothing_staged(Kind::Promote, config, meta));
+    };
+    let inputs = resolved_keeping(config, Kind::Promote, pair, meta, id, Some(&found.app))?;
+    let previous = live_app(config, &inputs.state)?.map(str::to_string);
+    Ok(switch(inputs, found.app, previous))
+}
+
+/// The staged version off the staging route and stopped, its staged record cleared; the
+/// live app is not touched.
+pub fn plan_abort(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    id: &DeployId,
+) -> Result<Plan, PlanError> {
+    let Some(found) = staged(config, pair, meta) else {
+        return Err(nothing_staged(Kind::Abort, config, meta));
+    };
+    let Inputs {
+        state,
+        live,
+        mut steps,
+        notes,
+        ..
+    } = resolved_keeping(config, Kind::Abort, pair, meta, id, Some(&found.app))?;
+    let previous = live_app(config, &state)?.map(str::to_string);
+    let target = found.app;
+    steps.push(Step::unmap_route(
+        &target,
+        &config.staging,
+        RouteRole::Staging,
+    ));
+    steps.push(Step::Stop {
+        app: target.clone(),
+    });
+    steps.push(Step::Annotate {
+        app: target.clone(),
+        guid: guid_of(meta, &target),
+        values: vec![(metadata::STAGED.into(), None)],
+    });
+    Ok(Plan {
+        label: label_of(meta, &target),
+        kind: Kind::Abort,
+        target,
+        previous,
+        retire: Retire::of(config.switch.old, Kind::Abort.into()),
+        drain: config.switch.drain,
+        live,
+        before: state,
+        steps,
+        notes,
+    })
 }
 
 /// The previous version, on the idle app, back to live.
@@ -343,6 +488,9 @@ pub fn plan_rollback(
     meta: &BTreeMap<String, AppMeta>,
     id: &DeployId,
 ) -> Result<Plan, PlanError> {
+    if let Some(found) = staged(config, pair, meta) {
+        return Err(rollback_while_staged(config, &found));
+    }
     let mut inputs = resolved(config, Kind::Rollback, pair, meta, id)?;
     let Inputs { state, steps, .. } = &mut inputs;
     let Some(current) = live_app(config, state)?.map(str::to_string) else {

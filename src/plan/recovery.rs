@@ -104,13 +104,14 @@ pub fn recovery_steps(
         // A pushed version that did not make it is stopped; a rollback's target goes
         // back to how it was.
         let was_started = before.get(target).is_some_and(|s| s.started());
-        let stop = plan.kind == Kind::Deploy || !was_started;
+        let stop = plan.kind.new_version() || !was_started;
         if stop && now.get(target).is_some_and(|s| s.started()) {
             steps.push(Step::Stop {
                 app: target.clone(),
             });
         }
     }
+    steps.extend(clear_staged(plan));
     steps
 }
 
@@ -155,7 +156,9 @@ pub fn blind_recovery_steps(
     let attempted = plan.attempted(failed_index);
     let mut steps = Vec::new();
     let target = &plan.target;
-    let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging));
+    // A staged app (promote, abort) held the staging route before the plan.
+    let staging_attempted = attempted.iter().any(|s| s.maps(RouteRole::Staging))
+        || before.holds(target, &config.staging);
     if forward {
         // Every live route on the target first (idempotent): whatever the failed step
         // was, no route may be left without it before the old app lets go.
@@ -178,7 +181,7 @@ pub fn blind_recovery_steps(
                 )
             })
             .cloned();
-        return maps.chain(rest).collect();
+        return maps.chain(rest).chain(clear_staged(plan)).collect();
     }
     if let Some(old) = &plan.previous {
         steps.push(Step::Start { app: old.clone() });
@@ -207,12 +210,30 @@ pub fn blind_recovery_steps(
             RouteRole::Staging,
         ));
     }
-    if plan.kind == Kind::Deploy || !before.get(target).is_some_and(|s| s.started()) {
+    if plan.kind.new_version() || !before.get(target).is_some_and(|s| s.started()) {
         steps.push(Step::Stop {
             app: target.clone(),
         });
     }
+    steps.extend(clear_staged(plan));
     steps
+}
+
+/// After a staging, a promotion or an abort, whichever way the recovery goes, the target
+/// no longer waits for promotion: its staged record goes too (the plan's own records
+/// are not written by a recovery).
+fn clear_staged(plan: &Plan) -> Option<Step> {
+    matches!(plan.kind, Kind::Stage | Kind::Promote | Kind::Abort).then(|| {
+        let guid = plan.steps.iter().find_map(|s| match s {
+            Step::Annotate { app, guid, .. } if *app == plan.target => guid.clone(),
+            _ => None,
+        });
+        Step::Annotate {
+            app: plan.target.clone(),
+            guid,
+            values: vec![(crate::metadata::STAGED.into(), None)],
+        }
+    })
 }
 
 #[cfg(test)]

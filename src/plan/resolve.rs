@@ -9,7 +9,7 @@ use crate::metadata::{self, AppMeta};
 use crate::route::Route;
 
 use super::retire::By;
-use super::{planner, PairState, PlanError, Retire, RouteRole, Step};
+use super::{planner, Kind, PairState, PlanError, Retire, RouteRole, Step};
 
 /// The steps that bring what an interrupted deploy (or a hand) left behind back to one
 /// live app, no staging route and consistent extra routes — and the state after them.
@@ -23,6 +23,138 @@ pub fn resolve(
     pair: &PairState,
     meta: &BTreeMap<String, AppMeta>,
 ) -> Result<(Vec<Step>, PairState, Vec<String>), PlanError> {
+    resolve_keeping(config, live, pair, meta, None)
+}
+
+/// A version waiting for promotion: an app that `deploy --no-switch` pushed, checked on
+/// the staging route and left there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staged {
+    pub app: String,
+    /// The id of the deploy that staged it (`TIME WHO`), its `cf-bluegreen/staged` record.
+    pub id: String,
+}
+
+impl Staged {
+    /// `by WHO at TIME`, for the user.
+    pub fn by(&self) -> String {
+        match self.id.split_once(' ') {
+            Some((time, who)) => format!("by {who} at {time}"),
+            None => format!("by deploy {}", self.id),
+        }
+    }
+}
+
+/// The staged version as the records and the apps' states alone say it — what the first
+/// round of the state read knows, before the lock: a started app whose staged record
+/// names the deploy that pushed it and whose check it passed, and that never went live
+/// since. (A record that names another deploy is stale: a later push replaced the
+/// version; one beside `live-since` is stale too: a promotion whose clearing failed.)
+pub fn staged_record(
+    config: &Config,
+    meta: &BTreeMap<String, AppMeta>,
+    started: &dyn Fn(&str) -> bool,
+) -> Option<Staged> {
+    [&config.blue, &config.green].into_iter().find_map(|app| {
+        let m = meta.get(app.as_str())?;
+        let id = m.get(metadata::STAGED)?;
+        let never_live = m.get(metadata::LIVE_SINCE).is_none();
+        let current = m.checked() && m.get(metadata::DEPLOY) == Some(id);
+        (started(app) && current && never_live).then(|| Staged {
+            app: app.clone(),
+            id: id.to_string(),
+        })
+    })
+}
+
+/// The staged version, if the state is the one `deploy --no-switch` leaves: the staged
+/// record ([`staged_record`]), and the app holding the staging route (alone) and no live
+/// route. That state is deliberate, not a leftover of an interrupted run.
+pub fn staged(
+    config: &Config,
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Option<Staged> {
+    let staged = staged_record(config, meta, &|app| pair.started(app))?;
+    let app = staged.app.as_str();
+    let holds_live = config.live.iter().any(|r| pair.holds(app, r));
+    let staging_alone =
+        pair.holds(app, &config.staging) && !pair.holds(config.other(app), &config.staging);
+    (staging_alone && !holds_live).then_some(staged)
+}
+
+/// What can be refused from the first round of the state read, before the lock is taken
+/// (so without any write): `promote` and `abort` with nothing staged, and a `rollback`
+/// while a version is staged.
+pub fn refuse_early(
+    kind: Kind,
+    config: &Config,
+    meta: &BTreeMap<String, AppMeta>,
+    started: &dyn Fn(&str) -> bool,
+) -> Result<(), PlanError> {
+    let found = staged_record(config, meta, started);
+    match (kind, found) {
+        (Kind::Promote | Kind::Abort, None) => Err(nothing_staged(kind, config, meta)),
+        (Kind::Rollback, Some(staged)) => Err(rollback_while_staged(config, &staged)),
+        _ => Ok(()),
+    }
+}
+
+pub(super) fn nothing_staged(
+    kind: Kind,
+    config: &Config,
+    meta: &BTreeMap<String, AppMeta>,
+) -> PlanError {
+    let recorded = [&config.blue, &config.green].into_iter().find(|app| {
+        meta.get(app.as_str())
+            .and_then(|m| m.get(metadata::STAGED))
+            .is_some()
+    });
+    let reason = match recorded {
+        Some(app) => format!(
+            "{app} carries the record of a staged version, but not the state `deploy --no-switch` \
+             leaves (started, holding the staging route {} and no live route, its version the one \
+             recorded): it was changed since",
+            config.staging
+        ),
+        None => format!(
+            "no version of {} or {} waits for promotion on the staging route {}",
+            config.blue, config.green, config.staging
+        ),
+    };
+    PlanError::NothingStaged {
+        command: kind.name(),
+        reason,
+    }
+}
+
+pub(super) fn rollback_while_staged(config: &Config, staged: &Staged) -> PlanError {
+    let app = &staged.app;
+    PlanError::NoRollback {
+        reason: format!(
+            "{app} holds the version staged {} (deploy --no-switch), which replaced the previous \
+             version on it",
+            staged.by()
+        ),
+        hint: format!(
+            "`cf-bluegreen promote` puts the staged version live, `cf-bluegreen abort` drops it \
+             (stops {app}; it still does not hold the previous version then); to go back to an \
+             older version, deploy it. {} stays live meanwhile",
+            config.other(app)
+        ),
+    }
+}
+
+/// [`resolve`], leaving the staging route on `keep` (the staged app that `promote` or
+/// `abort` works on).
+pub(super) fn resolve_keeping(
+    config: &Config,
+    live: &[Route],
+    pair: &PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    keep: Option<&str>,
+) -> Result<(Vec<Step>, PairState, Vec<String>), PlanError> {
+    let staged = staged(config, pair, meta);
     let mut state = pair.clone();
     let mut steps = Vec::new();
     let mut notes = Vec::new();
@@ -88,11 +220,22 @@ pub fn resolve(
     }
 
     for app in [config.blue.clone(), config.green.clone()] {
+        if keep == Some(app.as_str()) {
+            continue;
+        }
         if state.holds(&app, &config.staging) {
-            notes.push(format!(
-                "{app} still holds the staging route {}: an earlier deploy did not finish; unmapping it",
-                config.staging
-            ));
+            notes.push(match staged.as_ref().filter(|s| s.app == app) {
+                Some(s) => format!(
+                    "{app} holds a version staged {} for promotion, on the staging route {}: \
+                     this deploy replaces it",
+                    s.by(),
+                    config.staging
+                ),
+                None => format!(
+                    "{app} still holds the staging route {}: an earlier deploy did not finish; unmapping it",
+                    config.staging
+                ),
+            });
             let step = Step::unmap_route(&app, &config.staging, RouteRole::Staging);
             push(&mut state, &mut steps, step);
         }
@@ -307,6 +450,127 @@ mod tests {
             ]
         );
         assert_eq!(notes.len(), 3);
+    }
+
+    const S: &str = metadata::STAGED;
+
+    #[test]
+    fn a_staged_version_is_told_from_a_leftover() {
+        let c = config("");
+        let id = "2026-12-03T06:00:00Z ci";
+        let records = meta(&[("b", &[(D, id), (C, id), (S, id)])]);
+        let staged_state = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        assert_eq!(
+            staged(&c, &staged_state, &records),
+            Some(Staged {
+                app: "b".into(),
+                id: id.into()
+            })
+        );
+        // Anything else is not the state `deploy --no-switch` leaves.
+        let not = [
+            (
+                "stopped",
+                pair(
+                    started(&["live.example.com"]),
+                    stopped(&["stg.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "off staging",
+                pair(started(&["live.example.com"]), started(&[])),
+                records.clone(),
+            ),
+            (
+                "live too",
+                pair(
+                    started(&["live.example.com"]),
+                    started(&["stg.example.com", "live.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "staging on both",
+                pair(
+                    started(&["live.example.com", "stg.example.com"]),
+                    started(&["stg.example.com"]),
+                ),
+                records.clone(),
+            ),
+            (
+                "pushed since",
+                staged_state.clone(),
+                meta(&[("b", &[(D, "2026-12-04T00:00:00Z x"), (S, id)])]),
+            ),
+            (
+                "never checked",
+                staged_state.clone(),
+                meta(&[("b", &[(D, id), (S, id)])]),
+            ),
+            (
+                "no record",
+                staged_state.clone(),
+                meta(&[("b", &[(D, id), (C, id)])]),
+            ),
+            (
+                "live since",
+                staged_state.clone(),
+                meta(&[(
+                    "b",
+                    &[(D, id), (C, id), (S, id), (metadata::LIVE_SINCE, "t")],
+                )]),
+            ),
+        ];
+        for (name, state, m) in not {
+            assert_eq!(staged(&c, &state, &m), None, "{name}");
+        }
+
+        // A deploy replaces it, and says whose it was; a promotion keeps its staging route.
+        let (steps, _, notes) = resolve(&c, &c.live, &staged_state, &records).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname stg"]
+        );
+        assert_eq!(
+            notes,
+            [
+                "b holds a version staged by ci at 2026-12-03T06:00:00Z for promotion, on the \
+              staging route stg.example.com: this deploy replaces it"
+            ]
+        );
+        let (steps, _, notes) =
+            resolve_keeping(&c, &c.live, &staged_state, &records, Some("b")).unwrap();
+        assert!(steps.is_empty() && notes.is_empty(), "{steps:?} {notes:?}");
+    }
+
+    #[test]
+    fn what_the_first_round_refuses_before_the_lock() {
+        let c = config("");
+        let id = "2026-12-03T06:00:00Z ci";
+        let records = meta(&[("b", &[(D, id), (C, id), (S, id)])]);
+        let all = |_: &str| true;
+        let only_a = |app: &str| app == "a";
+        assert!(refuse_early(Kind::Promote, &c, &records, &all).is_ok());
+        assert!(refuse_early(Kind::Abort, &c, &records, &all).is_ok());
+        assert!(refuse_early(Kind::Deploy, &c, &records, &all).is_ok());
+        assert!(matches!(
+            refuse_early(Kind::Rollback, &c, &records, &all),
+            Err(PlanError::NoRollback { .. })
+        ));
+        // Stopped: nothing runs on the staging route.
+        for kind in [Kind::Promote, Kind::Abort] {
+            let e = refuse_early(kind, &c, &records, &only_a).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("nothing to {}: b carries the record", kind.name())),
+                "{e}"
+            );
+        }
+        assert!(refuse_early(Kind::Rollback, &c, &records, &only_a).is_ok());
     }
 
     #[test]

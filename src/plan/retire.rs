@@ -21,7 +21,8 @@ pub enum By {
 impl From<Kind> for By {
     fn from(kind: Kind) -> By {
         match kind {
-            Kind::Deploy => By::Deploy,
+            // A promotion retires the previous app as the deploy it finishes would.
+            Kind::Deploy | Kind::Stage | Kind::Promote | Kind::Abort => By::Deploy,
             Kind::Rollback => By::Rollback,
         }
     }

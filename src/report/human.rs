@@ -127,6 +127,18 @@ impl Human {
                 "live: {old}; rolling back to the previous version on {}",
                 plan.target
             ),
+            (Some(old), Kind::Stage) => format!(
+                "live: {old}; the new version goes to {}, which stays on the staging route (--no-switch)",
+                plan.target
+            ),
+            (Some(old), Kind::Promote) => format!(
+                "live: {old}; promoting the version staged on {}",
+                plan.target
+            ),
+            (Some(old), Kind::Abort) => format!(
+                "live: {old} (not touched); dropping the version staged on {}",
+                plan.target
+            ),
         };
         self.info(&format!("{going}{}", label_suffix(plan)));
         let unlisted: Vec<String> = plan
@@ -324,6 +336,39 @@ impl Sink for Human {
                     short(elapsed)
                 ));
             }
+            Event::Staged {
+                plan,
+                config,
+                elapsed,
+            } => {
+                let live = match &plan.previous {
+                    Some(old) => format!("{old} still serves {}", config.live_urls()),
+                    None => format!("nothing serves {} yet", config.live_urls()),
+                };
+                self.info(&format!(
+                    "{}{} runs the new version at https://{} (staging); {live} ({})",
+                    plan.target,
+                    label_suffix(plan),
+                    config.staging,
+                    short(elapsed)
+                ));
+                self.info(&format!(
+                    "  `cf-bluegreen promote` checks it again and puts it live; \
+                     `cf-bluegreen abort` stops it (both from any machine, with this {})",
+                    config.path.display()
+                ));
+            }
+            Event::Aborted { plan, elapsed } => {
+                let live = match &plan.previous {
+                    Some(old) => format!("; {old} still live, untouched"),
+                    None => String::new(),
+                };
+                self.info(&format!(
+                    "{} is off the staging route and stopped{live} ({})",
+                    plan.target,
+                    short(elapsed)
+                ));
+            }
             Event::SuiteSummary {
                 kind,
                 outcomes,
@@ -336,6 +381,9 @@ impl Sink for Human {
                     match kind {
                         Kind::Deploy => "deployed",
                         Kind::Rollback => "rolled back",
+                        Kind::Stage => "staged",
+                        Kind::Promote => "promoted",
+                        Kind::Abort => "aborted",
                     },
                     short(elapsed)
                 ));

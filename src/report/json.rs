@@ -31,6 +31,8 @@ struct PairFacts {
     urls: Vec<String>,
     /// The switch finished (`Summary` came).
     switched: bool,
+    /// `deploy --no-switch` finished: the app that waits for promotion.
+    staged: Option<String>,
     dry_run: bool,
     error: Option<String>,
 }
@@ -147,6 +149,7 @@ impl Json {
             "urls": [],
             "label": null,
             "dry_run": false,
+            "staged_app": null,
             "duration_ms": duration_ms,
         });
         if let Some(outcomes) = &gathered.suite {
@@ -161,6 +164,7 @@ impl Json {
                         "previous_app": facts.previous_app(o.exit_code),
                         "urls": facts.urls,
                         "label": facts.label,
+                        "staged_app": facts.staged.filter(|_| o.exit_code == crate::error::EXIT_OK),
                         "error": facts.error,
                     })
                 })
@@ -172,6 +176,9 @@ impl Json {
             summary["urls"] = facts.urls.clone().into();
             summary["label"] = facts.label.clone().into();
             summary["dry_run"] = facts.dry_run.into();
+            if exit_code == crate::error::EXIT_OK {
+                summary["staged_app"] = facts.staged.clone().into();
+            }
             if let Some(error) = &facts.error {
                 summary["error"] = error.clone().into();
             }
@@ -314,6 +321,24 @@ impl Json {
                     "next": next,
                 }),
             ),
+            Event::Staged { plan, config, .. } => {
+                self.facts(pair, |f| f.staged = Some(plan.target.clone()));
+                self.write(
+                    pair,
+                    "staged",
+                    json!({
+                        "target": plan.target,
+                        "previous": plan.previous,
+                        "label": plan.label,
+                        "staging_url": format!("https://{}", config.staging),
+                    }),
+                );
+            }
+            Event::Aborted { plan, .. } => self.write(
+                pair,
+                "aborted",
+                json!({ "target": plan.target, "previous": plan.previous }),
+            ),
             Event::Failed { error } => {
                 self.facts(pair, |f| f.error = Some(error.to_string()));
                 self.write(
@@ -433,6 +458,7 @@ fn status_document(config: &Config, pair: &PairState, meta: &BTreeMap<String, Ap
                 "deployed": record(metadata::DEPLOY),
                 "checked": record(metadata::CHECKED),
                 "live_since": record(metadata::LIVE_SINCE),
+                "staged": record(metadata::STAGED),
             })
         })
         .collect();

@@ -212,6 +212,18 @@ pub enum Event<'a> {
         config: &'a Config,
         elapsed: Duration,
     },
+    /// `deploy --no-switch` finished: `plan.target` runs the new version on the staging
+    /// route, waiting for `promote`; `plan.previous` is still live.
+    Staged {
+        plan: &'a Plan,
+        config: &'a Config,
+        elapsed: Duration,
+    },
+    /// `abort` finished: `plan.target` is off the staging route and stopped.
+    Aborted {
+        plan: &'a Plan,
+        elapsed: Duration,
+    },
     /// Every pair of a suite has ended: how each did.
     SuiteSummary {
         kind: crate::plan::Kind,
@@ -304,6 +316,8 @@ impl Recorder {
                 Some(old) => format!("summary: {} live; {old} {}", plan.target, plan.retire),
                 None => format!("summary: {} live", plan.target),
             },
+            Event::Staged { plan, .. } => format!("staged: {}", plan.target),
+            Event::Aborted { plan, .. } => format!("aborted: {}", plan.target),
             Event::SuiteSummary { outcomes, .. } => {
                 let each: Vec<String> = outcomes
                     .iter()

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::config::Unlisted;
 use crate::metadata::{self, AppMeta};
-use crate::plan::{first_target, live_app, unlisted_routes, PairState};
+use crate::plan::{first_target, live_app, staged, unlisted_routes, PairState};
 
 /// The lines `status` prints on stdout.
 pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta>) -> Vec<String> {
@@ -69,6 +69,19 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
             ),
         });
     }
+    if let Some(staged) = staged(config, pair, meta) {
+        let label = meta
+            .get(&staged.app)
+            .and_then(|m| m.get(metadata::LABEL))
+            .map(|l| format!(", label {l},"))
+            .unwrap_or_default();
+        lines.push(format!(
+            "staged: {}{label} at https://{}, {}, waiting for `cf-bluegreen promote` (or `abort`)",
+            staged.app,
+            config.staging,
+            staged.by()
+        ));
+    }
     lines.push(match live_app(config, pair) {
         Ok(Some(app)) => {
             format!("live: {app} ({})", config.live_urls())
@@ -116,6 +129,52 @@ mod tests {
         assert_eq!(lines[1], "sinatra_a  started 1/2  live.d.eu  <- live");
         assert_eq!(lines[2], "sinatra_b  missing      (not pushed yet)");
         assert_eq!(lines[3], "live: sinatra_a (https://live.d.eu)");
+    }
+
+    #[test]
+    fn a_staged_version_is_shown_with_who_staged_it_and_when() {
+        use crate::plan::fixtures::{config, meta, pair, started};
+        let c = config("");
+        let id = "2026-12-03T06:00:00Z ci@runner pid 7";
+        let m = meta(&[(
+            "b",
+            &[
+                (metadata::DEPLOY, id),
+                (metadata::CHECKED, id),
+                (metadata::STAGED, id),
+            ],
+        )]);
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        let lines = render(&c, &state, &m);
+        assert_eq!(
+            lines[lines.len() - 2],
+            "staged: b at https://stg.example.com, by ci@runner pid 7 at 2026-12-03T06:00:00Z, \
+             waiting for `cf-bluegreen promote` (or `abort`)"
+        );
+        // Off the staging route, it no longer waits for anything.
+        let state = pair(started(&["live.example.com"]), started(&[]));
+        assert!(!render(&c, &state, &m)
+            .iter()
+            .any(|l| l.starts_with("staged")));
+        // Its label, if it has one.
+        let mut m = m;
+        m.get_mut("b")
+            .unwrap()
+            .annotations
+            .insert(metadata::LABEL.into(), "v1.2.3".into());
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["stg.example.com"]),
+        );
+        let lines = render(&c, &state, &m);
+        assert!(
+            lines[lines.len() - 2]
+                .starts_with("staged: b, label v1.2.3, at https://stg.example.com, by ci@runner"),
+            "{lines:?}"
+        );
     }
 
     #[test]

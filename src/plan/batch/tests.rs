@@ -4,12 +4,15 @@ use std::path::Path;
 use super::*;
 use crate::cf::{AppStatus, RequestedState};
 use crate::config::Config;
+use crate::metadata::STAGED;
 use crate::metadata::{AppMeta, DeployId, CHECKED, DEPLOY, LIVE_SINCE};
 use crate::plan::fixtures::*;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps,
 };
-use crate::plan::{plan_deploy, plan_rollback, Kind, PairState, Plan};
+use crate::plan::{
+    plan_abort, plan_deploy, plan_promote, plan_rollback, plan_stage, Kind, PairState, Plan,
+};
 
 fn deploy(c: &Config, state: &PairState, m: &BTreeMap<String, AppMeta>) -> Plan {
     plan_deploy(c, state, m, &DeployId("id".into())).unwrap()
@@ -85,6 +88,31 @@ fn a_rollback_starts_alone_and_keeps_the_old_app_when_asked() {
         "start a | policies+instances+map staging stg a | smoke | map live live a | verify \
          | unmap live live b | unmap staging stg a+record live-since"
     );
+}
+
+#[test]
+fn staging_stops_after_its_record_promoting_checks_again_and_aborting_is_one_round() {
+    let c = config("[switch]\ndrain = \"7s\"\n");
+    let id = DeployId("id".into());
+    let state = pair(started(&["live.example.com"]), stopped(&[]));
+    let plan = plan_stage(&c, &state, &meta(&[("a", &[]), ("b", &[])]), &id).unwrap();
+    assert_eq!(
+        shape(&plan),
+        "push+record deploy | clear+policies+instances+map staging stg b | smoke | record checked"
+    );
+    let staged = pair(
+        started(&["live.example.com"]),
+        started(&["stg.example.com"]),
+    );
+    let m = meta(&[("b", &[(DEPLOY, "1 x"), (CHECKED, "1 x"), (STAGED, "1 x")])]);
+    let plan = plan_promote(&c, &staged, &m, &id).unwrap();
+    assert_eq!(
+        shape(&plan),
+        "policies+instances | smoke | record checked | map live live b | verify \
+         | unmap live live a | drain | unmap staging stg b+record live-since+stop a"
+    );
+    let plan = plan_abort(&c, &staged, &m, &id).unwrap();
+    assert_eq!(shape(&plan), "unmap staging stg b+stop b+record staged");
 }
 
 #[test]
@@ -236,6 +264,21 @@ fn states() -> Vec<(&'static str, PairState, Meta)> {
             pair(stopped(&[]), stopped(&[])),
             meta(&[("a", &[(LIVE_SINCE, "2")])]),
         ),
+        (
+            "staged",
+            pair(started(&[l, w]), started(&[s])),
+            meta(&[("b", &[(DEPLOY, "2 y"), (CHECKED, "2 y"), (STAGED, "2 y")])]),
+        ),
+        (
+            "staged, green live",
+            pair(started(&[s]), started(&[l])),
+            meta(&[("a", &[(DEPLOY, "2 y"), (CHECKED, "2 y"), (STAGED, "2 y")])]),
+        ),
+        (
+            "staged before the first deploy",
+            pair(started(&[s]), None),
+            meta(&[("a", &[(DEPLOY, "2 y"), (CHECKED, "2 y"), (STAGED, "2 y")])]),
+        ),
     ]
 }
 
@@ -326,16 +369,27 @@ fn is_unmap(s: &Step) -> bool {
 fn every_plan_keeps_the_zero_downtime_order_between_batches() {
     let mut plans = 0;
     let mut recoveries = 0;
+    let mut staged_plans = 0;
     for c in configs() {
         for (name, state, m) in states() {
-            for kind in [Kind::Deploy, Kind::Rollback] {
+            for kind in [
+                Kind::Deploy,
+                Kind::Rollback,
+                Kind::Stage,
+                Kind::Promote,
+                Kind::Abort,
+            ] {
                 let id = DeployId("id".into());
                 let plan = match kind {
                     Kind::Deploy => plan_deploy(&c, &state, &m, &id),
                     Kind::Rollback => plan_rollback(&c, &state, &m, &id),
+                    Kind::Stage => plan_stage(&c, &state, &m, &id),
+                    Kind::Promote => plan_promote(&c, &state, &m, &id),
+                    Kind::Abort => plan_abort(&c, &state, &m, &id),
                 };
                 let Ok(plan) = plan else { continue };
                 plans += 1;
+                staged_plans += usize::from(matches!(kind, Kind::Promote | Kind::Abort));
                 let case = format!("{} from {name}, {:?}", kind.name(), c.switch);
                 let batches = plan.batches();
                 // The batches cover the steps, in order.
@@ -343,63 +397,83 @@ fn every_plan_keeps_the_zero_downtime_order_between_batches() {
                 assert_eq!(flat, (0..plan.steps.len()).collect::<Vec<_>>(), "{case}");
                 assert_zero_downtime(&case, &plan, &state, &plan.steps, &batches);
 
-                let at = batch_index(&batches, plan.steps.len());
-                let switch_at = plan
-                    .steps
-                    .iter()
-                    .position(|s| matches!(s, Step::Push { .. } | Step::Start { .. }))
-                    .unwrap();
-                let of = |pred: &dyn Fn(&Step) -> bool| -> Vec<usize> {
-                    (switch_at..plan.steps.len())
-                        .filter(|&i| pred(&plan.steps[i]))
-                        .map(|i| at[i])
-                        .collect()
-                };
-                let target = plan.target.clone();
-                let old = plan.previous.clone().unwrap_or_default();
-                let maps = of(
-                    &|s| matches!(s, Step::MapRoute { app, role: RouteRole::Live, .. } if *app == target),
-                );
-                let unmaps = of(
-                    &|s| matches!(s, Step::UnmapRoute { app, role: RouteRole::Live, .. } if *app == old),
-                );
-                let retire =
-                    of(&|s| matches!(s, Step::Stop { app } | Step::Delete { app } if *app == old));
-                let drain = of(&|s| matches!(s, Step::Drain { .. }));
-                let checked = of(&|s| records(s, CHECKED));
-                let deploy_record = of(&|s| records(s, DEPLOY));
-                let smoke = of(&|s| matches!(s, Step::SmokeCheck { .. }));
-                let verify = of(&|s| matches!(s, Step::VerifyLive { .. }));
-                let max = |v: &[usize]| v.iter().copied().max();
-                let min = |v: &[usize]| v.iter().copied().min();
-                assert_eq!(maps.len(), plan.live.len(), "{case}");
-                // Every live route on the new app strictly before any leaves the old one.
-                assert!(max(&maps) < min(&unmaps).or(Some(usize::MAX)), "{case}");
-                // The old app retired strictly after all its live routes and the drain.
-                if let Some(r) = min(&retire) {
-                    assert!(max(&unmaps).is_none_or(|u| u < r), "{case}");
-                    assert!(max(&drain).is_none_or(|d| d < r), "{case}");
-                    assert_eq!(
-                        drain.len(),
-                        usize::from(!c.switch.drain.is_zero()),
-                        "{case}"
+                if kind.switches() {
+                    let at = batch_index(&batches, plan.steps.len());
+                    let switch_at = plan
+                        .steps
+                        .iter()
+                        .position(|s| {
+                            matches!(s, Step::Push { .. } | Step::Start { .. })
+                                || (kind == Kind::Promote
+                                    && matches!(
+                                        s,
+                                        Step::CopyPolicies { .. }
+                                            | Step::MatchInstances { .. }
+                                            | Step::SmokeCheck { .. }
+                                            | Step::Annotate { .. }
+                                    ))
+                        })
+                        .unwrap();
+                    let of = |pred: &dyn Fn(&Step) -> bool| -> Vec<usize> {
+                        (switch_at..plan.steps.len())
+                            .filter(|&i| pred(&plan.steps[i]))
+                            .map(|i| at[i])
+                            .collect()
+                    };
+                    let target = plan.target.clone();
+                    let old = plan.previous.clone().unwrap_or_default();
+                    let maps = of(
+                        &|s| matches!(s, Step::MapRoute { app, role: RouteRole::Live, .. } if *app == target),
                     );
-                }
-                // The check, then the record of it, both before the first live map.
-                if kind == Kind::Deploy {
-                    assert_eq!(checked.len(), 1, "{case}");
-                    assert!(checked[0] < min(&maps).unwrap(), "{case}");
-                    assert!(deploy_record[0] < checked[0], "{case}");
-                    assert!(max(&smoke).is_none_or(|s| s < checked[0]), "{case}");
-                }
-                // The live check after every live map, before any unmap.
-                for v in &verify {
-                    assert!(max(&maps).unwrap() < *v, "{case}");
-                    assert!(min(&unmaps).is_none_or(|u| *v < u), "{case}");
-                }
-                // The checks, the checked record and the drain run alone.
-                for i in smoke.iter().chain(&verify).chain(&drain).chain(&checked) {
-                    assert_eq!(batches[*i].len(), 1, "{case}");
+                    let unmaps = of(
+                        &|s| matches!(s, Step::UnmapRoute { app, role: RouteRole::Live, .. } if *app == old),
+                    );
+                    let retire = of(
+                        &|s| matches!(s, Step::Stop { app } | Step::Delete { app } if *app == old),
+                    );
+                    let drain = of(&|s| matches!(s, Step::Drain { .. }));
+                    let checked = of(&|s| records(s, CHECKED));
+                    let deploy_record = of(&|s| records(s, DEPLOY));
+                    let smoke = of(&|s| matches!(s, Step::SmokeCheck { .. }));
+                    let verify = of(&|s| matches!(s, Step::VerifyLive { .. }));
+                    let max = |v: &[usize]| v.iter().copied().max();
+                    let min = |v: &[usize]| v.iter().copied().min();
+                    assert_eq!(maps.len(), plan.live.len(), "{case}");
+                    // Every live route on the new app strictly before any leaves the old one.
+                    assert!(max(&maps) < min(&unmaps).or(Some(usize::MAX)), "{case}");
+                    // The old app retired strictly after all its live routes and the drain.
+                    if let Some(r) = min(&retire) {
+                        assert!(max(&unmaps).is_none_or(|u| u < r), "{case}");
+                        assert!(max(&drain).is_none_or(|d| d < r), "{case}");
+                        assert_eq!(
+                            drain.len(),
+                            usize::from(!c.switch.drain.is_zero()),
+                            "{case}"
+                        );
+                    }
+                    // The check, then the record of it, both before the first live map.
+                    if kind == Kind::Deploy {
+                        assert_eq!(checked.len(), 1, "{case}");
+                        assert!(checked[0] < min(&maps).unwrap(), "{case}");
+                        assert!(deploy_record[0] < checked[0], "{case}");
+                        assert!(max(&smoke).is_none_or(|s| s < checked[0]), "{case}");
+                    }
+                    // A promotion checks again and records it before the first live map.
+                    if kind == Kind::Promote {
+                        assert_eq!(checked.len(), 1, "{case}");
+                        assert!(checked[0] < min(&maps).unwrap(), "{case}");
+                        assert!(max(&smoke).is_none_or(|s| s < checked[0]), "{case}");
+                        assert_eq!(smoke.len(), usize::from(c.smoke.enabled), "{case}");
+                    }
+                    // The live check after every live map, before any unmap.
+                    for v in &verify {
+                        assert!(max(&maps).unwrap() < *v, "{case}");
+                        assert!(min(&unmaps).is_none_or(|u| *v < u), "{case}");
+                    }
+                    // The checks, the checked record and the drain run alone.
+                    for i in smoke.iter().chain(&verify).chain(&drain).chain(&checked) {
+                        assert_eq!(batches[*i].len(), 1, "{case}");
+                    }
                 }
                 // A map never shares a batch with an unmap, resolution included.
                 for b in &batches {
@@ -470,5 +544,7 @@ fn every_plan_keeps_the_zero_downtime_order_between_batches() {
         }
     }
     assert!(plans >= 1000, "{plans} plans");
+    // Each of the three staged states, promoted and aborted, under every configuration.
+    assert!(staged_plans >= 6 * configs().len(), "{staged_plans} plans");
     assert!(recoveries >= 10_000, "{recoveries} recoveries");
 }
