@@ -161,6 +161,9 @@ fn an_unset_variable_stops_the_run_before_any_cf_call() {
     assert!(run.calls.is_empty(), "{}", run.dump());
     assert_no_secret(&run);
     assert!(server.heads().is_empty());
+    // Status sends no check: it works without the secrets.
+    let run = t.run(&["status"]);
+    run.expect_code(0).stdout_has("<- live");
 }
 
 #[test]
