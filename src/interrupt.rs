@@ -16,6 +16,10 @@ static SIGNALS: AtomicUsize = AtomicUsize::new(0);
 /// Files with secrets (push.vars) that a second interrupt, which exits at once, removes.
 static REMOVE_ON_EXIT: Mutex<Vec<std::path::PathBuf>> = Mutex::new(Vec::new());
 
+/// What else a second interrupt does before the process exits: `--json`'s summary line.
+type AtExit = Box<dyn Fn() + Send>;
+static AT_EXIT: Mutex<Option<AtExit>> = Mutex::new(None);
+
 /// What a second interrupt prints, per pair of a suite (`""` for a single pair).
 static AT_ONCE: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
@@ -47,10 +51,23 @@ pub fn install() {
                             let _ = std::fs::remove_file(path);
                         }
                     }
+                    if let Ok(at_exit) = AT_EXIT.try_lock() {
+                        if let Some(f) = at_exit.as_ref() {
+                            f();
+                        }
+                    }
                     std::process::exit(EXIT_INTERRUPTED);
                 }
             }
         });
+    }
+}
+
+/// Runs `f` if a second interrupt ends the process at once. It must not wait for locks
+/// the workflow may hold.
+pub fn at_exit(f: Box<dyn Fn() + Send>) {
+    if let Ok(mut at_exit) = AT_EXIT.lock() {
+        *at_exit = Some(f);
     }
 }
 

@@ -64,15 +64,21 @@ where
     let started = std::time::Instant::now();
     let mut human = Human::with_color(verbosity, color);
     // Completions and the man page are documents on stdout, not events.
+    let command = command_name(&cli.command);
     let json = (cli.json && !matches!(cli.command, Command::Completions { .. } | Command::Man))
-        .then(|| Json::stdout(verbosity == Verbosity::Verbose));
-    if json.is_some() {
+        .then(|| std::sync::Arc::new(Json::stdout(verbosity == Verbosity::Verbose)));
+    if let Some(json) = &json {
         human = human.results_on_stderr();
+        // A second interrupt exits without coming back here.
+        let json = json.clone();
+        interrupt::at_exit(Box::new(move || {
+            json.finish_at_once(command, started.elapsed())
+        }));
     }
     let both;
     let sink: &dyn Sink = match &json {
         Some(json) => {
-            both = Both(json, &human);
+            both = Both(json.as_ref(), &human);
             &both
         }
         None => &human,
@@ -93,7 +99,7 @@ where
         }
     };
     if let Some(json) = &json {
-        json.finish(command_name(&cli.command), code, started.elapsed());
+        json.finish(command, code, started.elapsed());
     }
     code
 }

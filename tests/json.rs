@@ -105,7 +105,7 @@ fn json_is_global_and_a_dry_run_says_what_stays_live() {
     let s = summary(&values);
     assert_eq!(s["dry_run"], true);
     assert_eq!(s["live_app"], BLUE);
-    assert_eq!(s["previous_app"], Value::Null);
+    assert_eq!(s["previous_app"], BLUE);
     // The commands a person reads went to stderr, not among the JSON.
     run.stderr_has("cf push sinatra_b --no-route");
 }
@@ -119,7 +119,7 @@ fn a_failed_deploy_says_the_old_app_still_serves() {
     let s = summary(&values);
     assert_eq!(s["exit_code"], 1);
     assert_eq!(s["live_app"], BLUE);
-    assert_eq!(s["previous_app"], Value::Null);
+    assert_eq!(s["previous_app"], BLUE);
     assert!(s["error"].as_str().unwrap().contains("smoke"), "{s}");
     let error = events(&values, "error");
     assert_eq!(error.len(), 1);
@@ -232,7 +232,7 @@ fn a_suite_summary_lists_every_deployment() {
     assert_eq!(web["previous_app"], "web_a");
     assert_eq!(api["exit_code"], 1);
     assert_eq!(api["live_app"], "api_a");
-    assert_eq!(api["previous_app"], Value::Null);
+    assert_eq!(api["previous_app"], "api_a");
     assert!(api["error"].is_string(), "{api}");
 
     let run = t.run(&["status", "--json"]);
@@ -285,7 +285,7 @@ fn a_staged_version_shows_in_the_summary_and_status_until_promoted() {
     let s = summary(&values);
     assert_eq!(s["staged_app"], GREEN);
     assert_eq!(s["live_app"], BLUE);
-    assert_eq!(s["previous_app"], Value::Null);
+    assert_eq!(s["previous_app"], BLUE);
 
     let run = t.run(&["status", "--json"]);
     run.expect_code(0);
@@ -307,4 +307,109 @@ fn a_staged_version_shows_in_the_summary_and_status_until_promoted() {
     assert_eq!(s["live_app"], GREEN);
     assert_eq!(s["previous_app"], BLUE);
     assert_eq!(s["staged_app"], Value::Null);
+}
+
+#[test]
+fn interrupts_and_unsafe_ends_say_which_app_is_live() {
+    // Interrupted before the switch: undone, the old app live.
+    let t = Test::blue_live();
+    let run = t.run_with(
+        &["--json", "deploy"],
+        &[("FAKE_CF_FAIL", "map-route:2:interrupt")],
+    );
+    run.expect_code(130);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["exit_code"], 130);
+    assert_eq!(s["live_app"], BLUE);
+    assert_eq!(s["previous_app"], BLUE);
+    assert_eq!(events(&values, "recovery_started")[0]["interrupted"], true);
+
+    // Interrupted once the old app had let go: the switch was completed.
+    let t = Test::blue_live();
+    let run = t.run_with(
+        &["--json", "deploy"],
+        &[("FAKE_CF_FAIL", "unmap-route:1:interrupt")],
+    );
+    run.expect_code(130);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["live_app"], GREEN);
+    assert_eq!(s["previous_app"], BLUE);
+    t.assert_converged(&[LIVE]);
+
+    // The recovery failed too: no safe state, nobody knows which app serves.
+    let t = Test::blue_live();
+    let run = t.run_with(
+        &["--json", "deploy"],
+        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+    );
+    run.expect_code(3);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["exit_code"], 3);
+    assert_eq!(s["live_app"], Value::Null);
+    assert_eq!(s["previous_app"], BLUE);
+    assert_eq!(events(&values, "error")[0]["exit_code"], 3);
+}
+
+#[test]
+fn a_second_interrupt_still_ends_with_a_summary() {
+    let t = Test::blue_live();
+    let run = t.run_with(
+        &["--json", "deploy"],
+        &[("FAKE_CF_FAIL", "map-route:2:interrupt2")],
+    );
+    run.expect_code(130);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["exit_code"], 130);
+    assert_eq!(s["live_app"], Value::Null);
+    assert_eq!(s["previous_app"], BLUE);
+}
+
+#[test]
+fn a_cf_that_cannot_start_ends_with_a_summary() {
+    let t = Test::blue_live();
+    let run = t.run(&["--json", "--cf", "/nonexistent/cf", "deploy"]);
+    run.expect_code(2);
+    let values = lines(&run);
+    assert_eq!(events(&values, "error").len(), 1, "{values:#?}");
+    assert_eq!(summary(&values)["exit_code"], 2);
+}
+
+#[test]
+fn without_json_stdout_has_no_json() {
+    let t = Test::blue_live();
+    let run = t.run(&["deploy"]);
+    run.expect_code(0);
+    assert_eq!(run.stdout, "");
+}
+
+#[test]
+fn the_readme_documents_every_event_of_the_schema() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(format!("{root}/docs/json-schema.json")).unwrap(),
+    )
+    .unwrap();
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let names = schema["properties"]["event"]["enum"].as_array().unwrap();
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        let name = name.as_str().unwrap();
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "the README's --json section does not name {name}"
+        );
+        // Each event has its rule in the schema.
+        assert!(
+            schema["allOf"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|rule| rule["if"]["properties"]["event"]["const"] == name),
+            "no rule for {name}"
+        );
+    }
 }

@@ -24,12 +24,14 @@ use crate::plan::{live_app, PairState, Plan};
 /// What the summary of a pair says, gathered from its events.
 #[derive(Debug, Clone, Default)]
 struct PairFacts {
-    kind: Option<&'static str>,
+    /// The plan moves the live routes (deploy, rollback, promote; not a staging or an
+    /// abort).
+    switches: bool,
     target: Option<String>,
     previous: Option<String>,
     label: Option<String>,
     urls: Vec<String>,
-    /// The switch finished (`Summary` came).
+    /// The switch finished (`Summary` came), or a recovery went forward to finish it.
     switched: bool,
     /// `deploy --no-switch` finished: the app that waits for promotion.
     staged: Option<String>,
@@ -43,19 +45,15 @@ impl PairFacts {
     /// state could be restored.
     fn live_app(&self, exit_code: i32) -> Option<String> {
         match exit_code {
-            crate::error::EXIT_OK if self.switched => self.target.clone(),
             crate::error::EXIT_UNSAFE => None,
+            _ if self.switched => self.target.clone(),
             _ => self.previous.clone(),
         }
     }
 
-    /// The app live before, once it is no longer live.
-    fn previous_app(&self, exit_code: i32) -> Option<String> {
-        if exit_code == crate::error::EXIT_OK && self.switched {
-            self.previous.clone()
-        } else {
-            None
-        }
+    /// The app live before the run, whatever came of it.
+    fn previous_app(&self) -> Option<String> {
+        self.previous.clone()
     }
 }
 
@@ -161,7 +159,7 @@ impl Json {
                         "name": o.name,
                         "exit_code": o.exit_code,
                         "live_app": o.live_app,
-                        "previous_app": facts.previous_app(o.exit_code),
+                        "previous_app": facts.previous_app(),
                         "urls": facts.urls,
                         "label": facts.label,
                         "staged_app": facts.staged.filter(|_| o.exit_code == crate::error::EXIT_OK),
@@ -172,7 +170,7 @@ impl Json {
             summary["deployments"] = deployments.into();
         } else if let Some(facts) = gathered.pairs.get("") {
             summary["live_app"] = facts.live_app(exit_code).into();
-            summary["previous_app"] = facts.previous_app(exit_code).into();
+            summary["previous_app"] = facts.previous_app().into();
             summary["urls"] = facts.urls.clone().into();
             summary["label"] = facts.label.clone().into();
             summary["dry_run"] = facts.dry_run.into();
@@ -184,6 +182,36 @@ impl Json {
             }
         }
         self.write(None, "summary", summary);
+    }
+
+    /// The summary when a second interrupt ends the process at once, from the signal
+    /// thread: nothing here may wait for a lock the workflow holds, so a line that cannot
+    /// be written at once is not written. Which app serves is for a person to check.
+    pub fn finish_at_once(&self, command: &str, elapsed: Duration) {
+        let Ok(gathered) = self.gathered.try_lock() else {
+            return;
+        };
+        let previous = gathered.pairs.get("").and_then(PairFacts::previous_app);
+        drop(gathered);
+        let Ok(mut out) = self.out.try_lock() else {
+            return;
+        };
+        let line = json!({
+            "event": "summary",
+            "time": humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+            "command": command,
+            "exit_code": crate::interrupt::EXIT_INTERRUPTED,
+            "live_app": null,
+            "previous_app": previous,
+            "urls": [],
+            "label": null,
+            "dry_run": false,
+            "staged_app": null,
+            "duration_ms": elapsed.as_millis() as u64,
+            "error": "stopped at once by a second interrupt",
+        });
+        let _ = writeln!(out, "{line}");
+        let _ = out.flush();
     }
 
     fn render(&self, pair: Option<&str>, event: Event<'_>) {
@@ -201,7 +229,7 @@ impl Json {
             ),
             Event::PlanReady { plan, config } => {
                 self.facts(pair, |f| {
-                    f.kind = Some(plan.kind.name());
+                    f.switches = plan.kind.switches();
                     f.target = Some(plan.target.clone());
                     f.previous = plan.previous.clone();
                     f.label = plan.label.clone();
@@ -253,15 +281,22 @@ impl Json {
                 forward,
                 blind,
                 steps,
-            } => self.write(
-                pair,
-                "recovery_decided",
-                json!({
-                    "direction": if forward { "forward" } else { "restore" },
-                    "blind": blind,
-                    "steps": steps.iter().map(step_fields).collect::<Vec<_>>(),
-                }),
-            ),
+            } => {
+                // A recovery that goes forward finishes the switch (or else ends in
+                // exit 3, which knows no live app).
+                if forward {
+                    self.facts(pair, |f| f.switched = f.switches);
+                }
+                self.write(
+                    pair,
+                    "recovery_decided",
+                    json!({
+                        "direction": if forward { "forward" } else { "restore" },
+                        "blind": blind,
+                        "steps": steps.iter().map(step_fields).collect::<Vec<_>>(),
+                    }),
+                )
+            }
             Event::SwitchCompleted {
                 failed,
                 cause,
