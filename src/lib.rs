@@ -21,6 +21,7 @@ pub mod report;
 pub mod route;
 pub mod smoke;
 pub mod vars_file;
+pub mod verify;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;

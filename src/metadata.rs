@@ -16,6 +16,11 @@ pub const LABEL: &str = "cf-bluegreen/label";
 /// On an app that runs a checked version on the staging route, waiting for `promote`:
 /// the id of the deploy that staged it (who, and since when).
 pub const STAGED: &str = "cf-bluegreen/staged";
+/// On an app whose version failed `[verify]` after the switch, written before the live
+/// routes go back: the deploy that pushed it. Its `checked` record stays (it did pass
+/// the check on the staging route), but it no longer counts: a run stopped hard during
+/// the switch back must finish it, not the switch to this version.
+pub const VERIFY_FAILED: &str = "cf-bluegreen/verify-failed";
 
 /// What the tool knows of an app beyond `cf app`: its GUID, its records, and its routes
 /// as the v3 API names them (typed: `cf app` prints `shop.apps.internal` without saying
@@ -32,9 +37,12 @@ impl AppMeta {
         self.annotations.get(key).map(String::as_str)
     }
 
-    /// The version on this app passed its check in the deploy that pushed it.
+    /// The version on this app passed its check in the deploy that pushed it, and did not
+    /// fail its verification after a switch since.
     pub fn checked(&self) -> bool {
-        matches!((self.get(DEPLOY), self.get(CHECKED)), (Some(d), Some(c)) if d == c)
+        let deploy = self.get(DEPLOY);
+        matches!((deploy, self.get(CHECKED)), (Some(d), Some(c)) if d == c)
+            && self.get(VERIFY_FAILED) != deploy
     }
 }
 

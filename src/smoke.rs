@@ -142,6 +142,20 @@ pub fn verify_live(
     })
 }
 
+/// One attempt of `check` (the verification's), with the smoke checks' trust: what it
+/// saw when it did not pass, header values masked.
+pub fn attempt_once(smoke: &Smoke, check: &Check, timeout: Duration) -> Result<(), String> {
+    let probe = Probe {
+        check,
+        url: &check.url,
+        instance: None,
+    };
+    match attempt(&tls_config(&smoke.tls), &probe, timeout) {
+        Attempt::Passed => Ok(()),
+        Attempt::Wrong(what) | Attempt::Certificate(what) => Err(mask(&what, check)),
+    }
+}
+
 /// Why a check ended without passing.
 enum Stop {
     /// What the last attempt saw, and whether it was a certificate problem.

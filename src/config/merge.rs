@@ -1,4 +1,4 @@
-//! A deployment's `[push]`, `[smoke]` and `[switch]` over the file's top-level ones, key
+//! A deployment's `[push]`, `[smoke]`, `[switch]` and `[verify]` over the file's top-level ones, key
 //! by key: a key the deployment sets wins, every other comes from the top level.
 //!
 //! A list (`push.args`, `push.vars-files`, `smoke.command`) is one value: a deployment's
@@ -14,7 +14,7 @@
 //! trust: a deployment's `smoke.ca-cert` drops the defaults' `insecure`, and its
 //! `insecure = true` the defaults' `ca-cert`.
 
-use super::raw::{RawPush, RawSmoke, RawSwitch};
+use super::raw::{RawPush, RawSmoke, RawSwitch, RawVerify};
 
 impl RawPush {
     /// `self`, a deployment's `[push]`, with what it leaves out taken from `defaults`.
@@ -86,6 +86,20 @@ impl RawSwitch {
             verify_live: self.verify_live.or(defaults.verify_live),
             verify_live_url: self.verify_live_url.or(defaults.verify_live_url),
             drain: self.drain.or(defaults.drain),
+        }
+    }
+}
+
+impl RawVerify {
+    /// `self`, a deployment's `[verify]`, with what it leaves out taken from `defaults`.
+    pub(super) fn over(self, defaults: RawVerify) -> RawVerify {
+        RawVerify {
+            duration: self.duration.or(defaults.duration),
+            interval: self.interval.or(defaults.interval),
+            url: self.url.or(defaults.url),
+            expect_status: self.expect_status.or(defaults.expect_status),
+            expect_body: self.expect_body.or(defaults.expect_body),
+            command: self.command.or(defaults.command),
         }
     }
 }

@@ -155,6 +155,8 @@ pub struct Config {
     pub push: Push,
     pub smoke: Smoke,
     pub switch: Switch,
+    /// `[verify]`; `None`: off (no `duration`, or "0s").
+    pub verify: Option<Verify>,
     pub cf: CfSettings,
     pub lock: LockSettings,
     /// Values that work but may hurt (a limit below cf's own), for the user to hear
@@ -180,6 +182,20 @@ pub struct Switch {
     /// The wait between the old app losing its last live route and its retirement, so
     /// that requests the router already sent there finish.
     pub drain: Duration,
+}
+
+/// `[verify]`: after the live routes moved, the old app stays started without routes
+/// for `duration` while `check` (and `command`) run every `interval`; the first failure
+/// switches back to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verify {
+    pub duration: Duration,
+    pub interval: Duration,
+    /// A GET of `verify.url` (default: the main live URL), with `smoke.headers` and the
+    /// smoke check's trust; `key` is `None`.
+    pub check: Check,
+    /// Run each interval with the URL in `VERIFY_URL`; empty for none.
+    pub command: Vec<String>,
 }
 
 /// Routes the live app holds that `deploy.toml` does not list: `cf push --no-route`
@@ -317,6 +333,7 @@ pub const DEFAULT_SMOKE_TIMEOUT: Duration = Duration::from_secs(60);
 /// to finish; short enough not to hold a deploy up.
 pub const DEFAULT_DRAIN: Duration = Duration::from_secs(10);
 pub const DEFAULT_SMOKE_INTERVAL: Duration = Duration::from_secs(2);
+pub const DEFAULT_VERIFY_INTERVAL: Duration = Duration::from_secs(10);
 
 /// The text of the file at `path`, or why it cannot be read.
 fn read(path: &Path) -> Result<String, ConfigError> {

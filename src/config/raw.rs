@@ -27,6 +27,8 @@ pub(super) struct RawFile {
     #[serde(default)]
     pub(super) switch: RawSwitch,
     #[serde(default)]
+    pub(super) verify: RawVerify,
+    #[serde(default)]
     pub(super) cf: RawCf,
     #[serde(default)]
     pub(super) lock: RawLock,
@@ -47,6 +49,8 @@ pub(super) struct RawDeployment {
     pub(super) smoke: RawSmoke,
     #[serde(default)]
     pub(super) switch: RawSwitch,
+    #[serde(default)]
+    pub(super) verify: RawVerify,
 }
 
 /// One pair's tables, a deployment's merged over the file's defaults: what
@@ -62,6 +66,8 @@ pub(super) struct RawConfig {
     pub(super) smoke: RawSmoke,
     #[serde(default)]
     pub(super) switch: RawSwitch,
+    #[serde(default)]
+    pub(super) verify: RawVerify,
     #[serde(default)]
     pub(super) cf: RawCf,
     #[serde(default)]
@@ -147,6 +153,18 @@ pub(super) struct RawSwitch {
     pub(super) verify_live: Option<bool>,
     pub(super) verify_live_url: Option<String>,
     pub(super) drain: Option<String>,
+}
+
+/// `[verify]`: the checks of the live URL after the switch.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(super) struct RawVerify {
+    pub(super) duration: Option<String>,
+    pub(super) interval: Option<String>,
+    pub(super) url: Option<String>,
+    pub(super) expect_status: Option<u16>,
+    pub(super) expect_body: Option<String>,
+    pub(super) command: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

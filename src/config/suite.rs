@@ -1,7 +1,7 @@
 //! The file as a suite of app pairs: one pair for a classic file (`[apps]` and
 //! `[routes]`), or one per `[[deployments]]` table, each a [`Config`] of its own.
 //!
-//! A deployment's `[push]`, `[smoke]` and `[switch]` are merged over the top-level ones
+//! A deployment's `[push]`, `[smoke]`, `[switch]` and `[verify]` are merged over the top-level ones
 //! key by key (`merge.rs`); `[cf]` and `[lock]` are top-level only. Each merged pair then
 //! goes through the same validation as a classic file, and its problems are named with
 //! their deployment (`deployments[1] (api).routes.live`). What only a suite can get wrong
@@ -169,6 +169,7 @@ fn classic(
         push: raw.push,
         smoke: raw.smoke,
         switch: raw.switch,
+        verify: raw.verify,
         cf: raw.cf,
         lock: raw.lock,
     };
@@ -314,6 +315,7 @@ fn merged(
         push: d.push.over(file.push.clone()),
         smoke: d.smoke.over(file.smoke.clone()),
         switch: d.switch.over(file.switch.clone()),
+        verify: d.verify.over(file.verify.clone()),
         cf: file.cf.clone(),
         lock: file.lock.clone(),
     })

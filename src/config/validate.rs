@@ -16,11 +16,13 @@ use std::time::Duration;
 use super::headers::{self, Secret};
 use super::raw::{
     RawApps, RawCf, RawCheck, RawConfig, RawLock, RawPush, RawRoutes, RawSmoke, RawSwitch,
+    RawVerify,
 };
 use super::{
     CfLimits, CfSettings, Check, Config, LockSettings, OldApp, Problem, Push, Smoke, Switch, Tls,
-    Unlisted, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE, DEFAULT_LOCK_STALE_AFTER,
-    DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+    Unlisted, Verify, DEFAULT_CF_TIMEOUT, DEFAULT_DRAIN, DEFAULT_LOCK_SETTLE,
+    DEFAULT_LOCK_STALE_AFTER, DEFAULT_SMOKE_INTERVAL, DEFAULT_SMOKE_TIMEOUT,
+    DEFAULT_VERIFY_INTERVAL,
 };
 use crate::route::Route;
 
@@ -75,6 +77,7 @@ pub(super) fn pair(
         smoke,
         first_url_given: smoke_url_given,
         first_path: smoke_path,
+        headers: smoke_headers,
     } = smoke(raw.smoke, &staging, base, env, &mut problems);
     let cf = cf(raw.cf, limits, &mut problems, &mut warnings);
     let lock = lock(raw.lock, &mut problems, &mut warnings);
@@ -88,6 +91,7 @@ pub(super) fn pair(
         main_live: &live[0],
     };
     let switch = switch(raw.switch, &live_check, &mut problems);
+    let verify = verify(raw.verify, &live[0], smoke_headers, &mut problems);
     if smoke.tls == Tls::Insecure {
         warnings.push(insecure_warning(&smoke, &switch));
     }
@@ -106,6 +110,7 @@ pub(super) fn pair(
         push,
         smoke,
         switch,
+        verify,
         cf,
         lock,
         warnings,
@@ -330,6 +335,8 @@ struct SmokeSection {
     first_url_given: bool,
     /// The first check's path on the staging route, if it has one.
     first_path: Option<String>,
+    /// `smoke.headers`, expanded: the verification sends them too.
+    headers: BTreeMap<String, Secret>,
 }
 
 /// The methods a check may use.
@@ -433,6 +440,7 @@ fn smoke(
         smoke,
         first_url_given,
         first_path,
+        headers: common,
     }
 }
 
@@ -751,6 +759,87 @@ fn switch(raw: RawSwitch, live: &LiveCheck, problems: &mut Problems) -> Switch {
             problems,
         ),
     }
+}
+
+/// `[verify]`: off without a `duration` (or with "0s"); its GET goes to `verify.url`, or
+/// the main live URL, with `smoke.headers` (the smoke check's trust goes with it).
+fn verify(
+    raw: RawVerify,
+    main_live: &Route,
+    smoke_headers: BTreeMap<String, Secret>,
+    problems: &mut Problems,
+) -> Option<Verify> {
+    let length = duration_or_zero(
+        "verify.duration",
+        raw.duration.as_deref(),
+        Duration::ZERO,
+        problems,
+    );
+    let interval = duration(
+        "verify.interval",
+        raw.interval.as_deref(),
+        DEFAULT_VERIFY_INTERVAL,
+        problems,
+    );
+    let url = match raw.url.as_deref().filter(|u| !u.is_empty()) {
+        Some(u) => {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                problems.add(
+                    "verify.url",
+                    format!("`{u}` must start with http:// or https://"),
+                );
+            }
+            u.to_string()
+        }
+        // The route as the router knows it: `https://live.example.com/`, or with its path.
+        None if main_live.path.is_some() => format!("https://{main_live}"),
+        None => format!("https://{main_live}/"),
+    };
+    let expect_status = raw.expect_status.unwrap_or(200);
+    if !(100..=599).contains(&expect_status) {
+        problems.add(
+            "verify.expect-status",
+            format!("{expect_status} is not an HTTP status (100-599)"),
+        );
+    }
+    let command = raw.command.unwrap_or_default();
+    if command.first().is_some_and(|p| p.trim().is_empty()) {
+        problems.add(
+            "verify.command",
+            "starts with an empty program name: give the program first, like [\"./check-live.sh\"]"
+                .into(),
+        );
+    }
+    if length.is_zero() {
+        return None;
+    }
+    if interval > length {
+        problems.add(
+            "verify.interval",
+            format!(
+                "`{}` is longer than verify.duration = `{}`: the live URL would be checked once at most; shorten the interval or lengthen the duration",
+                humantime::format_duration(interval),
+                humantime::format_duration(length)
+            ),
+        );
+    }
+    Some(Verify {
+        duration: length,
+        interval,
+        check: Check {
+            key: None,
+            method: "GET".into(),
+            url,
+            expect_status,
+            expect_body: raw.expect_body.filter(|b| !b.is_empty()),
+            // "" drops a header, as it does for the smoke checks.
+            headers: smoke_headers
+                .into_iter()
+                .filter(|(_, value)| !value.expose().is_empty())
+                .collect(),
+        },
+        command,
+    })
 }
 
 fn resolve_path(base: &Path, s: &str) -> PathBuf {

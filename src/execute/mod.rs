@@ -135,6 +135,9 @@ enum StepError {
     Cf(#[from] CfError),
     #[error(transparent)]
     Smoke(#[from] smoke::SmokeError),
+    /// A check of `[verify]` failed after the switch: the executor switches back.
+    #[error(transparent)]
+    Verify(#[from] crate::verify::VerifyError),
     /// The new version did not reach the state the switch needs (its instances).
     #[error("{what}")]
     NotReady { what: String, hint: String },
@@ -151,6 +154,12 @@ impl Hint for StepError {
         match self {
             StepError::Cf(e) => e.hint(),
             StepError::Smoke(e) => e.hint(),
+            StepError::Verify(_) => Some(
+                "fix the new version (its recent logs follow) and deploy again; or raise \
+                 verify.interval or verify.duration, or change verify.url or verify.expect-* \
+                 if the check asked for the wrong thing"
+                    .into(),
+            ),
             StepError::NotReady { hint, .. } => Some(hint.clone()),
             StepError::Interrupted => None,
             StepError::Held => Some(
@@ -196,6 +205,13 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
         Step::VerifyLive { app, url } => {
             let guid = guid(ctx, app, None)?;
             smoke::verify_live(&config.smoke, url, &format!("{guid}:0"), &|line| {
+                ctx.events.emit(crate::report::Event::Output { line })
+            })?;
+        }
+        // Cut short by an interrupt, like the drain.
+        Step::Verify { .. } => {
+            let verify = config.verify.as_ref().expect("planned with [verify]");
+            crate::verify::watch(verify, &config.smoke, &|line| {
                 ctx.events.emit(crate::report::Event::Output { line })
             })?;
         }

@@ -10,6 +10,7 @@ use crate::hint::Hint;
 use crate::plan::batch::recovery_batches;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps, spare_previous,
+    switches_back, verify_failed_record,
 };
 use crate::plan::{Kind, Plan, Step};
 use crate::preflight::observe_pair;
@@ -26,6 +27,14 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
     };
     let step = plan.steps[last].to_string();
     let state = match recover(ctx, plan, last, StepError::Interrupted) {
+        Ok(()) if matches!(plan.steps[last], Step::Verify { .. }) => format!(
+            "the switch was done, but its verification was cut short: {} is live, and {} \
+             was left started without routes. `cf-bluegreen rollback` switches back to it \
+             without a start; the next deploy pushes to it (`cf stop {}` retires it now)",
+            plan.target,
+            plan.previous.as_deref().unwrap_or("the previous app"),
+            plan.previous.as_deref().unwrap_or("APP"),
+        ),
         Ok(()) if spare_previous(plan, last, true) => format!(
             "the switch was done: {} is live; {} was left running without routes \
              (`cf stop {}`, or let the next deploy push to it)",
@@ -133,7 +142,7 @@ pub(super) fn recover(
     };
     let logs = match failed {
         _ if interrupted => None,
-        Step::Push { .. } | Step::SmokeCheck { .. } | Step::Start { .. } => {
+        Step::Push { .. } | Step::SmokeCheck { .. } | Step::Start { .. } | Step::Verify { .. } => {
             ctx.cf.recent_logs(&plan.target, 20).map(|l| {
                 format!(
                     "\n\nLast lines of `cf logs {} --recent`:\n{}",
@@ -173,9 +182,10 @@ pub(super) fn recover(
         });
     }
 
+    let back = switches_back(plan, failed_index, interrupted);
     let (forward, mut steps, blind) = match observe_pair(ctx) {
         Ok(now) => {
-            let forward = complete_forward(plan, &now, decided_at);
+            let forward = !back && complete_forward(plan, &now, decided_at);
             (
                 forward,
                 recovery_steps(ctx.config, plan, &now, decided_at, forward),
@@ -183,7 +193,7 @@ pub(super) fn recover(
             )
         }
         Err(e) => {
-            let forward = blind_forward(plan, decided_at);
+            let forward = !back && blind_forward(plan, decided_at);
             (
                 forward,
                 blind_recovery_steps(ctx.config, plan, decided_at, forward),
@@ -191,6 +201,10 @@ pub(super) fn recover(
             )
         }
     };
+    if back {
+        // Before the first map back: from then on both apps may hold the live routes.
+        steps.splice(0..0, verify_failed_record(plan));
+    }
     let spared = spare_previous(plan, failed_index, interrupted);
     if spared {
         let retire = plan.retire_steps();
@@ -256,6 +270,10 @@ pub(super) fn recover(
         // A rollback's target goes back to how it was (running, with switch.old = keep).
         Some(old) if plan.kind == Kind::Rollback => format!(
             "{old} still serves the live route, and {} is as it was.",
+            plan.target
+        ),
+        Some(old) if back => format!(
+            "the live routes went back to {old}, which had stayed started, and {} is stopped.",
             plan.target
         ),
         Some(old) => format!(

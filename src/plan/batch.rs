@@ -175,6 +175,18 @@ impl Plan {
                 },
                 _ => false,
             })
+            // A rollback to an app still started (after a verification) has no start:
+            // its switch begins with the first step that prepares the target.
+            .or_else(|| {
+                self.steps.iter().position(|s| match s {
+                    Step::CopyPolicies { to: app, .. }
+                    | Step::MatchInstances { app, .. }
+                    | Step::MapRoute { app, .. } => {
+                        self.kind == Kind::Rollback && *app == self.target
+                    }
+                    _ => false,
+                })
+            })
             .unwrap_or(0);
         let (resolution, switch) = self.steps.split_at(switch_at);
         let mut batches = group(resolution.iter().map(|s| routes_stage(s, false)), 0);

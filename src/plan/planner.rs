@@ -280,12 +280,30 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
             }
         }
     }
+    // A new version is verified on the live URL while the previous app, started without
+    // routes, waits to take them back (a rollback goes back to a version that was live,
+    // and a first deploy has nothing to go back to). That wait is the previous app's
+    // drain too: only what is left of switch.drain beyond it is waited for after.
+    let verify = config.verify.as_ref().filter(|_| kind.new_version());
+    let drain = match (verify, &previous) {
+        (Some(v), Some(old)) => {
+            steps.push(Step::Verify {
+                app: target.clone(),
+                old: old.clone(),
+                url: v.check.url.clone(),
+                duration: v.duration,
+                interval: v.interval,
+            });
+            config.switch.drain.saturating_sub(v.duration)
+        }
+        _ => config.switch.drain,
+    };
     let retire_step = previous.as_deref().and_then(|old| retire.step(old));
     if let (Some(old), Some(_)) = (&previous, &retire_step) {
-        if !config.switch.drain.is_zero() {
+        if !drain.is_zero() {
             steps.push(Step::Drain {
                 app: old.clone(),
-                time: config.switch.drain,
+                time: drain,
             });
         }
     }
@@ -308,7 +326,7 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         target,
         previous,
         retire,
-        drain: config.switch.drain,
+        drain,
         live,
         before: state,
         steps,
@@ -511,11 +529,15 @@ pub fn plan_rollback(
             hint: "deploy the version you want instead; switch.old = \"stop\" keeps the previous version for rollbacks".into(),
         });
     }
-    // Always `cf start`: it is idempotent, and the dry run shows the same commands
-    // whatever the app's state.
-    steps.push(Step::Start {
-        app: target.clone(),
-    });
+    // No start for an app already started: the previous app during (or right after an
+    // interrupted) verification, or one kept with switch.old = "keep". cf would only
+    // say "already started", but the plan (and the dry run) says what the rollback
+    // needs: going back to a warm app is route calls only.
+    if !state.started(&target) {
+        steps.push(Step::Start {
+            app: target.clone(),
+        });
+    }
     Ok(switch(inputs, target, Some(current)))
 }
 

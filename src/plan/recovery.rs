@@ -115,11 +115,48 @@ pub fn recovery_steps(
     steps
 }
 
-/// After an interrupt during the drain, the user wants out now: the previous app, which
-/// no longer holds a route, is left running rather than retired (harmless; the next
-/// deploy pushes to it). Whether `steps` should leave the retirement out.
+/// After an interrupt during the drain or the verification, the user wants out now: the
+/// previous app, which no longer holds a route, is left running rather than retired
+/// (harmless; a rollback goes back to it without a start, the next deploy pushes to it).
+/// Whether `steps` should leave the retirement out.
 pub fn spare_previous(plan: &Plan, failed_index: usize, interrupted: bool) -> bool {
-    interrupted && matches!(plan.steps[failed_index], Step::Drain { .. })
+    interrupted
+        && matches!(
+            plan.steps[failed_index],
+            Step::Drain { .. } | Step::Verify { .. }
+        )
+}
+
+/// A check of `[verify]` failed (not an interrupt): the switch is undone whatever
+/// [`complete_forward`] says — the previous app is still started, so the way back is
+/// route calls only, maps before unmaps as on the way there.
+pub fn switches_back(plan: &Plan, failed_index: usize, interrupted: bool) -> bool {
+    !interrupted && matches!(plan.steps[failed_index], Step::Verify { .. })
+}
+
+/// The record that goes first on the way back (see [`crate::metadata::VERIFY_FAILED`]):
+/// the version that failed its verification, named by the deploy that pushed it (as the
+/// plan's "checked" record names it).
+pub fn verify_failed_record(plan: &Plan) -> Option<Step> {
+    let deploy = plan.steps.iter().find_map(|s| match s {
+        Step::Annotate { app, values, .. } if *app == plan.target => values
+            .iter()
+            .find(|(k, v)| k == crate::metadata::CHECKED && v.is_some())
+            .and_then(|(_, v)| v.clone()),
+        _ => None,
+    })?;
+    Some(Step::Annotate {
+        app: plan.target.clone(),
+        guid: target_guid(plan),
+        values: vec![(crate::metadata::VERIFY_FAILED.into(), Some(deploy))],
+    })
+}
+
+fn target_guid(plan: &Plan) -> Option<String> {
+    plan.steps.iter().find_map(|s| match s {
+        Step::Annotate { app, guid, .. } if *app == plan.target => guid.clone(),
+        _ => None,
+    })
 }
 
 /// Without an observed state, whether to finish the switch, by the rule of
@@ -223,16 +260,10 @@ pub fn blind_recovery_steps(
 /// no longer waits for promotion: its staged record goes too (the plan's own records
 /// are not written by a recovery).
 fn clear_staged(plan: &Plan) -> Option<Step> {
-    matches!(plan.kind, Kind::Stage | Kind::Promote | Kind::Abort).then(|| {
-        let guid = plan.steps.iter().find_map(|s| match s {
-            Step::Annotate { app, guid, .. } if *app == plan.target => guid.clone(),
-            _ => None,
-        });
-        Step::Annotate {
-            app: plan.target.clone(),
-            guid,
-            values: vec![(crate::metadata::STAGED.into(), None)],
-        }
+    matches!(plan.kind, Kind::Stage | Kind::Promote | Kind::Abort).then(|| Step::Annotate {
+        app: plan.target.clone(),
+        guid: target_guid(plan),
+        values: vec![(crate::metadata::STAGED.into(), None)],
     })
 }
 

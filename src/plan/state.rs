@@ -69,6 +69,7 @@ impl PairState {
             | Step::MatchInstances { .. }
             | Step::SmokeCheck { .. }
             | Step::VerifyLive { .. }
+            | Step::Verify { .. }
             | Step::Drain { .. }
             | Step::Annotate { .. } => true,
         }
@@ -110,6 +111,7 @@ impl PairState {
             | Step::MatchInstances { .. }
             | Step::SmokeCheck { .. }
             | Step::VerifyLive { .. }
+            | Step::Verify { .. }
             | Step::Drain { .. }
             | Step::Annotate { .. } => {}
         }

@@ -67,6 +67,16 @@ pub enum Step {
         app: String,
         url: String,
     },
+    /// `[verify]`: once the live routes left `old`, which stays started without them,
+    /// checks `url` every `interval` for `duration`; the first failure switches back to
+    /// `old` (see [`super::recovery::switches_back`]). The time counts as `old`'s drain.
+    Verify {
+        app: String,
+        old: String,
+        url: String,
+        duration: Duration,
+        interval: Duration,
+    },
     /// Waits while the requests the router already sent to `app` finish.
     Drain {
         app: String,
@@ -133,6 +143,7 @@ impl Step {
             | Step::MatchInstances { .. }
             | Step::SmokeCheck { .. }
             | Step::VerifyLive { .. }
+            | Step::Verify { .. }
             | Step::Drain { .. } => None,
         }
     }
@@ -154,6 +165,18 @@ impl fmt::Display for Step {
             Step::VerifyLive { app, url } => {
                 write!(f, "check that the router sends {url} to {app}")
             }
+            Step::Verify {
+                app,
+                old,
+                url,
+                duration,
+                interval,
+            } => write!(
+                f,
+                "verify {app} at {url} every {} for {} ({old} stays started, to switch back to)",
+                humantime::format_duration(*interval),
+                humantime::format_duration(*duration)
+            ),
             Step::Drain { app, time } => write!(
                 f,
                 "let requests in flight to {app} finish ({})",

@@ -30,6 +30,7 @@ fn shape(plan: &Plan) -> String {
         Step::UnmapRoute { app, route, role } => format!("unmap {role} {} {app}", route.host),
         Step::SmokeCheck { .. } => "smoke".into(),
         Step::VerifyLive { .. } => "verify".into(),
+        Step::Verify { .. } => "watch".into(),
         Step::Drain { .. } => "drain".into(),
         Step::Stop { app } => format!("stop {app}"),
         Step::Delete { app } => format!("delete {app}"),
@@ -412,6 +413,12 @@ fn every_plan_keeps_the_zero_downtime_order_between_batches() {
                                             | Step::SmokeCheck { .. }
                                             | Step::Annotate { .. }
                                     ))
+                        })
+                        .or_else(|| {
+                            // A rollback to a started app: no start.
+                            plan.steps.iter().position(|s| {
+                                matches!(s, Step::CopyPolicies { to, .. } if *to == plan.target)
+                            })
                         })
                         .unwrap();
                     let of = |pred: &dyn Fn(&Step) -> bool| -> Vec<usize> {
