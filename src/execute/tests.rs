@@ -1039,3 +1039,153 @@ fn a_staged_record_left_on_a_promoted_version_does_not_block_a_rollback() {
     result.unwrap();
     assert_eq!(cf.routes("a"), [LIVE]);
 }
+
+/// A local server answering every request with `status` (the live URL of `[verify]`).
+fn answering(status: u16) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let body = if status == 200 { "Hello" } else { "boom" };
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    url
+}
+
+/// QUICK with `[verify]` against `url`, and `[switch]` keys before it.
+fn verifying(url: &str, switch: &str) -> Config {
+    config(&format!(
+        "{QUICK}{switch}[verify]\nduration = \"200ms\"\ninterval = \"50ms\"\nurl = \"{url}\"\n"
+    ))
+}
+
+#[test]
+fn a_clean_verification_then_retires_the_old_app() {
+    let cf = blue_live();
+    let (result, events) = run(&cf, &verifying(&answering(200), ""), Kind::Deploy);
+    result.unwrap();
+    let lines = events.lines();
+    let at = |prefix: &str| lines.iter().position(|l| l.starts_with(prefix)).unwrap();
+    // The old app loses its routes, is verified against, and only then stopped.
+    assert!(at("ok unmap live route live.example.com from a") < at("ok verify b at http://"));
+    assert!(at("ok verify b at http://") < at("ok stop a"));
+    assert!(at("ok verify b at http://") < at("ok record live-since on b"));
+    assert_eq!(events.summary().unwrap(), "summary: b live; a stopped");
+    assert_eq!(cf.started("a"), Some(false));
+    assert_eq!(cf.routes("b"), [LIVE]);
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_failed_verification_switches_back_to_the_old_app_without_a_start() {
+    let config = verifying(
+        &answering(500),
+        "[[routes.extra]]\nhost = \"www\"\ndomain = \"example.com\"\n",
+    );
+    // The extra route is on the live app too, so that two routes go back side by side.
+    let cf = MemoryCf::new()
+        .app("a", true, &[LIVE, "www.example.com"])
+        .app("b", false, &[]);
+    let (result, events) = run(&cf, &config, Kind::Deploy);
+    let Err(e @ Error::DeployFailed { .. }) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.exit_code(), crate::error::EXIT_FAILED);
+    let Error::DeployFailed {
+        step, cause, live, ..
+    } = e
+    else {
+        unreachable!()
+    };
+    assert!(step.starts_with("verify b at http://127.0.0.1:"), "{step}");
+    assert!(
+        cause.contains(
+            "into the verification (of 200ms): status 500 (expected 200), body: \"boom\""
+        ),
+        "{cause}"
+    );
+    assert_eq!(
+        live,
+        "the live routes went back to a, which had stayed started, and b is stopped."
+    );
+    assert!(events.lines().contains(&"recovery: restore".to_string()));
+    let mutations = cf.mutations();
+    let after = mutations
+        .iter()
+        .position(|m| m == "cf unmap-route a example.com --hostname live")
+        .unwrap();
+    let back: Vec<&String> = mutations[after..]
+        .iter()
+        .filter(|m| !m.starts_with("cf curl"))
+        .collect();
+    // No start: the old app was never stopped. Every route back before any leaves b.
+    assert!(!mutations.iter().any(|m| m.starts_with("cf start")));
+    let first_unmap_b = back
+        .iter()
+        .position(|m| {
+            m.starts_with("cf unmap-route b example.com --hostname live")
+                || m.starts_with("cf unmap-route b example.com --hostname www")
+        })
+        .unwrap();
+    let last_map_a = back
+        .iter()
+        .rposition(|m| m.starts_with("cf map-route a "))
+        .unwrap();
+    assert!(last_map_a < first_unmap_b, "{back:?}");
+    assert_eq!(cf.started("a"), Some(true));
+    assert_eq!(cf.started("b"), Some(false));
+    let mut routes = cf.routes("a");
+    routes.sort();
+    assert_eq!(routes, ["live.example.com", "www.example.com"]);
+    assert!(cf.routes("b").is_empty());
+    cf.assert_always_served(LIVE);
+    cf.assert_always_served("www.example.com");
+    // The records: the old app stays the one that was live; the new one's check stays,
+    // but its failed verification makes it no longer count.
+    assert_eq!(cf.annotation("b", metadata::LIVE_SINCE), None);
+    let deploy = cf.annotation("b", metadata::DEPLOY).unwrap();
+    assert_eq!(
+        cf.annotation("b", metadata::CHECKED).as_deref(),
+        Some(deploy.as_str())
+    );
+    assert_eq!(cf.annotation("b", metadata::VERIFY_FAILED), Some(deploy));
+}
+
+#[test]
+fn an_interrupted_verification_leaves_both_started_and_the_next_deploy_proceeds() {
+    // What an interrupt during the verification leaves (the executor's own path is the
+    // integration tests'): b live and checked, without live-since; a started, no routes.
+    let (new, old) = ("2026-11-02T10:00:00Z ci", "2026-11-01T10:00:00Z ci");
+    let left = || {
+        MemoryCf::new()
+            .app("a", true, &[])
+            .app("b", true, &[LIVE])
+            .annotate("a", metadata::DEPLOY, old)
+            .annotate("a", metadata::CHECKED, old)
+            .annotate("a", metadata::LIVE_SINCE, old)
+            .annotate("b", metadata::DEPLOY, new)
+            .annotate("b", metadata::CHECKED, new)
+    };
+    let cf = left();
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    result.unwrap();
+    assert_eq!(events.summary().unwrap(), "summary: a live; b stopped");
+    cf.assert_always_served(LIVE);
+    // A rollback from there goes back to the warm app: route calls, no start.
+    let cf = left();
+    let (result, _) = run(&cf, &config(QUICK), Kind::Rollback);
+    result.unwrap();
+    assert!(!cf.mutations().iter().any(|m| m.starts_with("cf start")));
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert_eq!(cf.started("b"), Some(false));
+    cf.assert_always_served(LIVE);
+}
