@@ -25,3 +25,4 @@ mod rounds;
 mod smoke_checks;
 mod status;
 mod suite;
+mod verify;
