@@ -505,6 +505,49 @@ vars = { tier = "gold" }
     }
 
     #[test]
+    fn verify_merges_key_by_key_and_follows_each_pairs_live_route() {
+        let text = r#"
+[verify]
+duration = "5m"
+expect-body = "ok"
+
+[[deployments]]
+name = "web"
+[deployments.apps]
+blue = "web-a"
+green = "web-b"
+[deployments.routes]
+domain = "example.com"
+live = "www"
+staging = "www-stg"
+
+[[deployments]]
+name = "api"
+[deployments.apps]
+blue = "api-a"
+green = "api-b"
+[deployments.routes]
+domain = "example.com"
+live = "api"
+staging = "api-stg"
+[deployments.verify]
+interval = "30s"
+"#;
+        let suite = parse(text).unwrap();
+        let web = suite.deployments[0].config.verify.as_ref().unwrap();
+        let api = suite.deployments[1].config.verify.as_ref().unwrap();
+        assert_eq!(web.check.url, "https://www.example.com/");
+        assert_eq!(api.check.url, "https://api.example.com/");
+        assert_eq!(web.interval, crate::config::DEFAULT_VERIFY_INTERVAL);
+        assert_eq!(api.interval, Duration::from_secs(30));
+        assert_eq!(api.duration, Duration::from_secs(300));
+        assert_eq!(api.check.expect_body.as_deref(), Some("ok"));
+        // A deployment turns it off with "0s".
+        let off = text.replace("interval = \"30s\"", "duration = \"0s\"");
+        assert_eq!(parse(&off).unwrap().deployments[1].config.verify, None);
+    }
+
+    #[test]
     fn deployments_override_the_defaults_key_by_key() {
         let suite = parse(SUITE).unwrap();
         assert_eq!(suite.names(), ["web", "api"]);

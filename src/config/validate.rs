@@ -1226,6 +1226,47 @@ start-timeout = "30m"
     }
 
     #[test]
+    fn verify_is_off_by_default_and_checks_the_live_url_with_the_smoke_headers() {
+        assert_eq!(parse(MINIMAL).unwrap().verify, None);
+        let off = format!("{MINIMAL}\n[verify]\nduration = \"0s\"\ninterval = \"1s\"\n");
+        assert_eq!(parse(&off).unwrap().verify, None);
+        let on = format!(
+            "{MINIMAL}\n[smoke]\nheaders = {{ Authorization = \"Bearer t\", X-Gone = \"\" }}\n[verify]\nduration = \"5m\"\nexpect-body = \"ok\"\n"
+        );
+        let v = parse(&on).unwrap().verify.unwrap();
+        assert_eq!(v.duration, Duration::from_secs(300));
+        assert_eq!(v.interval, DEFAULT_VERIFY_INTERVAL);
+        assert_eq!(v.check.url, "https://sinatralive.de.a9sapp.eu/");
+        assert_eq!(v.check.expect_status, 200);
+        assert_eq!(v.check.expect_body.as_deref(), Some("ok"));
+        assert_eq!(shown(&v.check.headers), [("Authorization", "Bearer t")]);
+        assert!(v.command.is_empty());
+    }
+
+    #[test]
+    fn bad_verify_values_name_their_keys() {
+        let text = format!(
+            "{MINIMAL}\n[verify]\nduration = \"soon\"\ninterval = \"0s\"\nurl = \"ftp://x\"\nexpect-status = 42\ncommand = [\"\"]\n"
+        );
+        assert_eq!(
+            keys(&text),
+            [
+                "verify.duration",
+                "verify.interval",
+                "verify.url",
+                "verify.expect-status",
+                "verify.command"
+            ]
+        );
+        let long = format!("{MINIMAL}\n[verify]\nduration = \"10s\"\ninterval = \"1m\"\n");
+        let e = parse(&long).unwrap_err().to_string();
+        assert!(
+            e.contains("verify.interval: `1m` is longer than verify.duration = `10s`"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn vars_must_be_scalars() {
         let text = format!("{MINIMAL}\n[push]\nvars = {{ list = [1, 2] }}\n");
         assert_eq!(keys(&text), ["push.vars.list"]);

@@ -639,6 +639,77 @@ mod tests {
     }
 
     #[test]
+    fn verify_follows_the_unmaps_counts_as_the_drain_and_precedes_the_cleanup() {
+        let c = config("[switch]\ndrain = \"90s\"\n[verify]\nduration = \"1m\"\n");
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &state).unwrap();
+        let at = |pred: &dyn Fn(&Step) -> bool| plan.steps.iter().position(pred).unwrap();
+        let verify = at(&|s| matches!(s, Step::Verify { .. }));
+        let last_unmap = plan
+            .steps
+            .iter()
+            .rposition(
+                |s| matches!(s, Step::UnmapRoute { app, role: RouteRole::Live, .. } if app == "a"),
+            )
+            .unwrap();
+        assert_eq!(verify, last_unmap + 1);
+        assert_eq!(
+            plan.steps[verify].to_string(),
+            "verify b at https://live.example.com/ every 10s for 1m (a stays started, to switch back to)"
+        );
+        // Only what the drain has beyond the verification is waited for after it.
+        let drain = std::time::Duration::from_secs(30);
+        assert_eq!(plan.drain, drain);
+        assert_eq!(
+            plan.steps[verify + 1],
+            Step::Drain {
+                app: "a".into(),
+                time: drain
+            }
+        );
+        let live_since = at(
+            &|s| matches!(s, Step::Annotate { values, .. } if values[0].0 == metadata::LIVE_SINCE),
+        );
+        assert!(verify < live_since);
+        assert_eq!(plan.steps.last(), Some(&Step::Stop { app: "a".into() }));
+        // A verification as long as the drain: no drain step.
+        let c = config("[verify]\nduration = \"1m\"\n");
+        let plan = plan_deploy(&c, &state).unwrap();
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Drain { .. })));
+        // Nothing to switch back to on a first deploy; a rollback is not verified.
+        let first = plan_deploy(&c, &pair(None, None)).unwrap();
+        assert!(!first.steps.iter().any(|s| matches!(s, Step::Verify { .. })));
+        let back = pair(stopped(&[]), started(&["live.example.com"]));
+        let plan = plan_rollback(&c, &back, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Verify { .. })));
+    }
+
+    #[test]
+    fn a_rollback_to_a_started_app_does_not_start_it() {
+        let c = config("");
+        let state = pair(started(&[]), started(&["live.example.com"]));
+        let plan = plan_rollback(&c, &state, &BTreeMap::new(), &DeployId("id".into())).unwrap();
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Start { .. })));
+        assert_eq!(
+            lines(&plan),
+            [
+                "cf map-route a example.com --hostname stg",
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route a example.com --hostname stg",
+                "cf stop b",
+            ]
+        );
+        // The switch's own batches begin with the target's first step, as after a start.
+        let batches = plan.batches();
+        assert!(batches.iter().all(|b| {
+            let steps = &plan.steps[b.clone()];
+            !(steps.iter().any(|s| s.maps(RouteRole::Live))
+                && steps.iter().any(|s| matches!(s, Step::UnmapRoute { .. })))
+        }));
+    }
+
+    #[test]
     fn green_live_targets_blue() {
         let state = pair(stopped(&[]), started(&["live.example.com"]));
         let plan = plan_deploy(&config(""), &state).unwrap();

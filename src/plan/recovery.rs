@@ -414,6 +414,48 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_verification_switches_back_and_an_interrupted_one_spares_the_old_app() {
+        let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[verify]\nduration = \"1m\"\n");
+        let before = pair(started(&["live.example.com", "www.shop.com"]), stopped(&[]));
+        let plan = plan_deploy(&c, &before).unwrap();
+        let verify = index_of(&plan, |s| matches!(s, Step::Verify { .. }));
+        // The switch is done: the old app is started without routes.
+        let now = pair(
+            started(&[]),
+            started(&["stg.example.com", "live.example.com", "www.shop.com"]),
+        );
+        // Were it not for the verification, a failure here would finish the switch.
+        assert!(complete_forward(&plan, &now, verify));
+        assert!(switches_back(&plan, verify, false));
+        assert!(!switches_back(&plan, verify, true));
+        assert_eq!(
+            commands(&recovery_steps(&c, &plan, &now, verify, false)),
+            [
+                "cf map-route a example.com --hostname live",
+                "cf map-route a shop.com --hostname www",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b shop.com --hostname www",
+                "cf unmap-route b example.com --hostname stg",
+                "cf stop b",
+            ]
+        );
+        let Some(Step::Annotate { app, values, .. }) = verify_failed_record(&plan) else {
+            panic!()
+        };
+        assert_eq!(app, "b");
+        assert_eq!(
+            values,
+            [(
+                crate::metadata::VERIFY_FAILED.to_string(),
+                Some("id".to_string())
+            )]
+        );
+        // Interrupted: forward, but the old app is not retired.
+        assert!(spare_previous(&plan, verify, true));
+        assert!(!spare_previous(&plan, verify, false));
+    }
+
+    #[test]
     fn blind_forward_finishes_from_the_failed_step() {
         let c = config("[switch]\nold = \"delete\"\n");
         let before = pair(started(&["live.example.com"]), stopped(&[]));
