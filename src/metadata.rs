@@ -41,8 +41,14 @@ impl AppMeta {
     /// fail its verification after a switch since.
     pub fn checked(&self) -> bool {
         let deploy = self.get(DEPLOY);
-        matches!((deploy, self.get(CHECKED)), (Some(d), Some(c)) if d == c)
-            && self.get(VERIFY_FAILED) != deploy
+        matches!((deploy, self.get(CHECKED)), (Some(d), Some(c)) if d == c) && !self.verify_failed()
+    }
+
+    /// The version on this app failed its verification after a switch (see
+    /// [`VERIFY_FAILED`]).
+    pub fn verify_failed(&self) -> bool {
+        self.get(VERIFY_FAILED)
+            .is_some_and(|f| Some(f) == self.get(DEPLOY))
     }
 }
 

@@ -1,5 +1,6 @@
 //! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy,
-//! a rollback, a `deploy --no-switch`, a promotion and an abort, made to fail, to fail after taking effect, to hang past its timeout,
+//! a rollback, a `deploy --no-switch`, a promotion, an abort and a switch back after a
+//! failed `[verify]`, made to fail, to fail after taking effect, to hang past its timeout,
 //! and to be interrupted by SIGINT. After each: the live route was never without a
 //! started app, the exit code says what happened, and a plain `deploy` converges.
 
@@ -11,6 +12,8 @@ struct Scenario {
     name: &'static str,
     command: &'static [&'static str],
     setup: fn() -> Test,
+    /// The exit code of the run without a fault: 1 for the switch back.
+    clean: i32,
 }
 
 /// Short timeouts so that hanging calls are killed quickly.
@@ -22,6 +25,16 @@ fn first_deploy() -> Test {
 
 fn later_deploy() -> Test {
     Test::blue_live_green_stopped().with(TIMEOUTS)
+}
+
+/// Blue live; green passes its check on the staging route, then answers 500 on the live
+/// one, which `[verify]` finds: the clean run switches back (exit 1).
+fn switch_back() -> Test {
+    let t = later_deploy().broken_app(GREEN);
+    let url = t.live_url().to_string();
+    t.with(&format!(
+        "[verify]\nduration = \"1s\"\ninterval = \"100ms\"\nurl = \"{url}\""
+    ))
 }
 
 fn rollback() -> Test {
@@ -65,7 +78,7 @@ fn staged_whole_or_gone(t: &Test) -> Result<(), String> {
 fn fault_points(s: &Scenario) -> Vec<String> {
     let t = (s.setup)();
     let run = t.run(s.command);
-    run.expect_code(0);
+    run.expect_code(s.clean);
     let mut points = Vec::new();
     for (i, call) in run.calls.iter().enumerate() {
         if call.is_mutating() {
@@ -92,7 +105,11 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
     let spec = format!("{point}:{mode}");
     let run = t.run_with(s.command, &[("FAKE_CF_FAIL", &spec)]);
     let fail = |what: String| Err(format!("{} {spec}: {what}\n{}", s.name, run.dump()));
-    let allowed: &[i32] = if mode == "interrupt" {
+    // An interrupt during the switch back does not stop it, and the run then exits as
+    // the failed verification says.
+    let allowed: &[i32] = if mode == "interrupt" && s.clean == 1 {
+        &[130, 3, 1]
+    } else if mode == "interrupt" {
         &[130, 3]
     } else {
         &[0, 1, 3]
@@ -121,6 +138,8 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
     }
     // One plain run brings everything to a clean state (exit 3 keeps the lock on
     // purpose, so that run breaks it).
+    // A new version that works, for the switch back's scenario.
+    let _ = std::fs::remove_file(t.state_dir().join("broken-app"));
     let mut args = vec!["deploy"];
     if run.code == 3 {
         args.push("--force-unlock");
@@ -187,6 +206,7 @@ fn matrix_first_deploy() {
         name: "first deploy",
         command: &["deploy"],
         setup: first_deploy,
+        clean: 0,
     });
 }
 
@@ -196,6 +216,7 @@ fn matrix_later_deploy() {
         name: "later deploy",
         command: &["deploy"],
         setup: later_deploy,
+        clean: 0,
     });
 }
 
@@ -205,6 +226,7 @@ fn matrix_rollback() {
         name: "rollback",
         command: &["rollback"],
         setup: rollback,
+        clean: 0,
     });
 }
 
@@ -214,6 +236,7 @@ fn matrix_staging() {
         name: "deploy --no-switch",
         command: &["deploy", "--no-switch"],
         setup: later_deploy,
+        clean: 0,
     });
 }
 
@@ -223,6 +246,7 @@ fn matrix_promote() {
         name: "promote",
         command: &["promote"],
         setup: staged,
+        clean: 0,
     });
 }
 
@@ -232,5 +256,16 @@ fn matrix_abort() {
         name: "abort",
         command: &["abort"],
         setup: staged,
+        clean: 0,
+    });
+}
+
+#[test]
+fn matrix_switch_back() {
+    matrix(Scenario {
+        name: "switch back after a failed verification",
+        command: &["deploy"],
+        setup: switch_back,
+        clean: 1,
     });
 }

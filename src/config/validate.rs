@@ -93,7 +93,7 @@ pub(super) fn pair(
     let switch = switch(raw.switch, &live_check, &mut problems);
     let verify = verify(raw.verify, &live[0], smoke_headers, &mut problems);
     if smoke.tls == Tls::Insecure {
-        warnings.push(insecure_warning(&smoke, &switch));
+        warnings.push(insecure_warning(&smoke, &switch, verify.as_ref()));
     }
 
     if !problems.0.is_empty() {
@@ -618,9 +618,12 @@ fn ca_cert(path: &Path, problems: &mut Problems) -> Tls {
 }
 
 /// Said on every run with `smoke.insecure = true`, naming what is not verified.
-fn insecure_warning(smoke: &Smoke, switch: &Switch) -> String {
+fn insecure_warning(smoke: &Smoke, switch: &Switch, verify: Option<&Verify>) -> String {
     let mut urls: Vec<&str> = smoke.checks.iter().map(|c| c.url.as_str()).collect();
     urls.extend(switch.verify_live.as_deref());
+    // The verification's URL is usually the live check's: named once.
+    urls.extend(verify.map(|v| v.check.url.as_str()));
+    urls.dedup();
     format!(
         "smoke.insecure = true: TLS certificates are not verified for {}, so an impostor could pass the check; trust the CA with smoke.ca-cert instead",
         urls.join(", ")
@@ -1546,6 +1549,21 @@ headers = {{ x-team = "api", Authorization = "" }}
               https://sinatralive.de.a9sapp.eu/, so an impostor could pass the check; trust the CA with smoke.ca-cert instead"]
         );
         assert_eq!(parse(MINIMAL).unwrap().smoke.tls, Tls::System);
+    }
+
+    #[test]
+    fn the_readmes_verify_example_is_valid() {
+        let readme = include_str!("../../README.md");
+        let section = &readme[readme.find("### Verify after the switch").unwrap()..];
+        let start = section.find("```toml\n").unwrap() + "```toml\n".len();
+        let verify = &section[start..start + section[start..].find("```").unwrap()];
+        let v = parse(&format!("{MINIMAL}\n{verify}"))
+            .unwrap()
+            .verify
+            .unwrap();
+        assert_eq!(v.duration, Duration::from_secs(300));
+        assert_eq!(v.check.url, "https://sinatralive.de.a9sapp.eu/health");
+        assert_eq!(v.command, ["./check-error-rate.sh"]);
     }
 
     #[test]

@@ -196,10 +196,18 @@ pub(super) fn resolve_keeping(
             ));
         };
         let old = config.other(&new).to_string();
-        notes.push(format!(
-            "both apps hold the live route: an earlier deploy was interrupted during the switch; \
-             {new} holds the version that passed its check in that deploy, so the switch to it is finished first"
-        ));
+        let failed = meta.get(&old).is_some_and(AppMeta::verify_failed);
+        notes.push(if failed {
+            format!(
+                "both apps hold the live route: an earlier deploy was stopped while switching back \
+                 from {old}, whose version failed its verification; the switch back to {new} is finished first"
+            )
+        } else {
+            format!(
+                "both apps hold the live route: an earlier deploy was interrupted during the switch; \
+                 {new} holds the version that passed its check in that deploy, so the switch to it is finished first"
+            )
+        });
         for route in live {
             if state.holds(&old, route) && !state.holds(&new, route) {
                 let step = Step::map_route(&new, route, RouteRole::Live);
@@ -277,7 +285,8 @@ pub(super) fn resolve_keeping(
 }
 
 /// Of two apps both holding the live route, the one whose version passed its check in
-/// the most recent deploy, if the annotations say so and it is started.
+/// the most recent deploy, if the annotations say so and it is started; else, when the
+/// other's version failed its verification, the started one it was switching back to.
 fn checked_newer(
     config: &Config,
     state: &PairState,
@@ -296,6 +305,15 @@ fn checked_newer(
         .into_iter()
         .max_by(|a, b| a.1.cmp(b.1))
         .map(|(app, _)| app.to_string())
+        .or_else(|| {
+            // A switch back after a failed verification, stopped hard between its maps
+            // and its unmaps: the app it went back to was live before, records or not.
+            let failed = [config.blue.as_str(), config.green.as_str()]
+                .into_iter()
+                .find(|app| meta.get(*app).is_some_and(AppMeta::verify_failed))?;
+            let other = config.other(failed);
+            state.started(other).then(|| other.to_string())
+        })
 }
 
 #[cfg(test)]
@@ -382,6 +400,36 @@ mod tests {
         assert_eq!(
             lines(&steps),
             ["cf unmap-route b example.com --hostname live", "cf stop b"]
+        );
+    }
+
+    #[test]
+    fn both_live_while_switching_back_from_a_failed_verification_finishes_the_switch_back() {
+        let c = config("");
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
+        );
+        let y = "2026-02-01T00:00:00Z y";
+        // b passed its check, then failed its verification; a has no records at all.
+        let failed: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)];
+        let m = meta(&[("b", failed)]);
+        let (steps, _, notes) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname live", "cf stop b"]
+        );
+        assert!(
+            notes[0].contains("switching back from b, whose version failed its verification"),
+            "{notes:?}"
+        );
+        // A record of an older version's failure does not count against a newer one.
+        let stale: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, "older")];
+        let m = meta(&[("b", stale)]);
+        let (steps, _, _) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps)[0],
+            "cf unmap-route a example.com --hostname live"
         );
     }
 
