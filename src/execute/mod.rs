@@ -155,9 +155,9 @@ impl Hint for StepError {
             StepError::Cf(e) => e.hint(),
             StepError::Smoke(e) => e.hint(),
             StepError::Verify(_) => Some(
-                "fix the new version (its recent logs follow) and deploy again; or raise \
-                 verify.interval or verify.duration, or change verify.url or verify.expect-* \
-                 if the check asked for the wrong thing"
+                "fix the new version (its recent logs follow) and deploy again; if the check \
+                 asked for the wrong thing, change verify.url, verify.expect-status, \
+                 verify.expect-body or verify.command"
                     .into(),
             ),
             StepError::NotReady { hint, .. } => Some(hint.clone()),
