@@ -413,3 +413,42 @@ fn the_readme_documents_every_event_of_the_schema() {
         );
     }
 }
+
+#[test]
+fn a_switch_back_and_an_interrupted_verification_say_which_app_is_live() {
+    let verify = |t: Test| {
+        let url = t.live_url().to_string();
+        t.with(&format!(
+            "[verify]\nduration = \"1s\"\ninterval = \"100ms\"\nurl = \"{url}\""
+        ))
+    };
+    // The new version fails on the live URL: back to the old app.
+    let t = verify(Test::blue_live_green_stopped().broken_app(GREEN));
+    let run = t.run(&["deploy", "--json"]);
+    run.expect_code(1);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["live_app"], BLUE);
+    assert_eq!(s["previous_app"], BLUE);
+    assert!(
+        s["error"]
+            .as_str()
+            .unwrap()
+            .contains("into the verification (of 1s): status 500"),
+        "{s}"
+    );
+    assert_eq!(
+        events(&values, "recovery_decided")[0]["direction"],
+        "restore"
+    );
+    // Interrupted during the verification: the new app is live, the old one started.
+    let t = verify(Test::blue_live_green_stopped())
+        .with("command = [\"sh\", \"-c\", \"kill -INT $PPID; sleep 5\"]");
+    let run = t.run(&["deploy", "--json"]);
+    run.expect_code(130);
+    let values = lines(&run);
+    let s = summary(&values);
+    assert_eq!(s["live_app"], GREEN);
+    assert_eq!(s["previous_app"], BLUE);
+    assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
+}
