@@ -251,6 +251,21 @@ pub(super) fn resolve_keeping(
 
     if let Some(holder) = state.holders(main).first().map(|s| s.to_string()) {
         let other = config.other(&holder).to_string();
+        // What an interrupted verification (or drain) leaves: the switch done, its
+        // cleanup not — the live app checked but without live-since, the other still
+        // started. Nothing to undo: the plan that follows pushes to it, or a rollback
+        // switches back to it without a start.
+        let unfinished = meta
+            .get(&holder)
+            .is_some_and(|m| m.checked() && m.get(metadata::LIVE_SINCE).is_none());
+        let idle_warm =
+            state.started(&other) && state.get(&other).is_some_and(|s| s.routes.is_empty());
+        if unfinished && idle_warm {
+            notes.push(format!(
+                "{other} is still started without routes: an earlier run switched to {holder} and was \
+                 stopped before it retired {other} (during the verification or the drain)"
+            ));
+        }
         for route in &live[1..] {
             if state.holds(&other, route) {
                 notes.push(format!(
@@ -431,6 +446,31 @@ mod tests {
             lines(&steps)[0],
             "cf unmap-route a example.com --hostname live"
         );
+    }
+
+    #[test]
+    fn an_interrupted_verification_is_named_and_needs_no_step() {
+        let c = config("");
+        let state = pair(started(&[]), started(&["live.example.com"]));
+        let y = "2026-02-01T00:00:00Z y";
+        let m = meta(&[("b", &[(D, y), (C, y)])]);
+        let (steps, _, notes) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert!(steps.is_empty());
+        assert_eq!(
+            notes,
+            [
+                "a is still started without routes: an earlier run switched to b and was stopped \
+              before it retired a (during the verification or the drain)"
+            ]
+        );
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(
+            (plan.target.as_str(), plan.previous.as_deref()),
+            ("a", Some("b"))
+        );
+        // Kept on purpose (switch.old = "keep"): the live app has its live-since.
+        let m = meta(&[("b", &[(D, y), (C, y), (metadata::LIVE_SINCE, y)])]);
+        assert!(resolve(&c, &c.live, &state, &m).unwrap().2.is_empty());
     }
 
     #[test]
