@@ -39,6 +39,10 @@ fn a_new_version_failing_on_the_live_url_is_switched_back_at_once() {
     );
     t.assert_clean(BLUE, &[LIVE], Some("stopped"));
     assert_always_served(&t.log(), LIVE);
+    t.run(&["status"])
+        .expect_code(0)
+        .stdout_has(&format!("{GREEN}: deployed "))
+        .stdout_has("; FAILED its verification after the switch, deploy ");
     // The next deploy (fixed) goes to green again.
     std::fs::remove_file(t.state_dir().join("broken-app")).unwrap();
     t.run(&["deploy"]).expect_code(0);

@@ -494,6 +494,9 @@ fn status_document(config: &Config, pair: &PairState, meta: &BTreeMap<String, Ap
                 "checked": record(metadata::CHECKED),
                 "live_since": record(metadata::LIVE_SINCE),
                 "staged": record(metadata::STAGED),
+                // Only the current version's: an older one's record says nothing now.
+                "verify_failed": record(metadata::VERIFY_FAILED)
+                    .filter(|_| meta.get(*name).is_some_and(|m| m.verify_failed())),
             })
         })
         .collect();

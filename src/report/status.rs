@@ -42,9 +42,15 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
             (metadata::DEPLOY, "deployed"),
             (metadata::CHECKED, "checked"),
             (metadata::LIVE_SINCE, "live since"),
+            (
+                metadata::VERIFY_FAILED,
+                "FAILED its verification after the switch, deploy",
+            ),
             (metadata::LOCK, "LOCKED by"),
         ]
         .iter()
+        // Only the current version's failed verification: an older one's says nothing now.
+        .filter(|(key, _)| *key != metadata::VERIFY_FAILED || m.verify_failed())
         .filter_map(|(key, label)| m.get(key).map(|v| format!("{label} {v}")))
         .collect();
         if !facts.is_empty() {
@@ -201,6 +207,31 @@ mod tests {
             [
                 "a: label v1.2.3; deployed d2; checked d2",
                 "b: label 0123456789ab-dirty"
+            ],
+            "{lines:?}"
+        );
+    }
+
+    #[test]
+    fn a_version_that_failed_its_verification_says_so_an_older_ones_record_not() {
+        use crate::plan::fixtures::{config, meta, pair, started, stopped};
+        let failed: &[(&str, &str)] = &[
+            (metadata::DEPLOY, "d2"),
+            (metadata::CHECKED, "d2"),
+            (metadata::VERIFY_FAILED, "d2"),
+        ];
+        let stale: &[(&str, &str)] = &[(metadata::DEPLOY, "d3"), (metadata::VERIFY_FAILED, "d1")];
+        let m = meta(&[("a", stale), ("b", failed)]);
+        let lines = render(
+            &config(""),
+            &pair(started(&["live.example.com"]), stopped(&[])),
+            &m,
+        );
+        assert_eq!(
+            lines[3..5],
+            [
+                "a: deployed d3",
+                "b: deployed d2; checked d2; FAILED its verification after the switch, deploy d2"
             ],
             "{lines:?}"
         );
