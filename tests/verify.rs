@@ -84,3 +84,18 @@ fn the_dry_run_shows_the_verification() {
         .stderr_has("every 100ms for 1s (sinatra_a stays started, to switch back to)")
         .expect_no_mutation();
 }
+
+#[test]
+fn a_promotion_is_verified_and_switched_back_like_a_deploy() {
+    let t = Test::blue_live_green_stopped();
+    t.run(&["deploy", "--no-switch"]).expect_code(0);
+    // The staged version passed on the staging route; live, it answers 500.
+    let t = verifying(t.broken_app(GREEN), "");
+    let run = t.run(&["promote"]);
+    run.expect_code(1).stderr_has(&format!(
+        "the live routes went back to {BLUE}, which had stayed started, and {GREEN} is stopped"
+    ));
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+    assert_eq!(t.annotation(GREEN, STAGED), None);
+    assert_always_served(&t.log(), LIVE);
+}
