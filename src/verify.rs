@@ -172,8 +172,8 @@ mod tests {
         let (url, seen) = server(usize::MAX);
         let (v, smoke) = verify(&url, "expect-body = \"ok\"\n");
         watch(&v, &smoke, &|_| {}).unwrap();
-        // At 0, 100, 200 and 300 ms, give or take the scheduler.
-        assert!(seen.load(Ordering::SeqCst) >= 3);
+        // At 0, 100, 200 and 300 ms; a busy machine may fit fewer in.
+        assert!(seen.load(Ordering::SeqCst) >= 2);
     }
 
     #[test]
