@@ -1,6 +1,7 @@
 //! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy,
 //! a rollback, a `deploy --no-switch`, a promotion and an abort, made to fail, to fail after taking effect, to hang past its timeout,
-//! and to be interrupted by SIGINT. After each: the live route was never without a
+//! and to be interrupted by SIGINT; each `cf curl` also answered with an HTTP error (exit 0
+//! and the API's error body, as cf does). After each: the live route was never without a
 //! started app, the exit code says what happened, and a plain `deploy` converges.
 
 use crate::support::*;
@@ -158,7 +159,9 @@ fn matrix(s: Scenario) {
     let mut codes = std::collections::BTreeMap::new();
     let mut cases = 0;
     for point in &points {
-        for mode in MODES {
+        // `cf curl` also fails the way it does against a real API: exit 0, an error body.
+        let http = point.starts_with("curl:").then_some("http");
+        for mode in MODES.into_iter().chain(http) {
             cases += 1;
             match case(&s, point, mode) {
                 Ok(code) => *codes.entry(code).or_insert(0) += 1,
@@ -167,7 +170,7 @@ fn matrix(s: Scenario) {
         }
     }
     eprintln!(
-        "matrix {}: {cases} cases ({} fault points x {} modes), {} passed; exit codes {codes:?}",
+        "matrix {}: {cases} cases ({} fault points x {} modes, and an HTTP error for each cf curl), {} passed; exit codes {codes:?}",
         s.name,
         points.len(),
         MODES.len(),
