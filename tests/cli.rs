@@ -108,7 +108,16 @@ fn the_man_page_needs_no_config_and_no_cf() {
     assert!(stderr.is_empty(), "{stderr}");
     let page = String::from_utf8(out.stdout).unwrap();
     assert!(page.contains(".TH cf-bluegreen 1"), "{page}");
-    for command in ["deploy", "rollback", "status", "completions", "man"] {
+    for command in [
+        "deploy",
+        "rollback",
+        "promote",
+        "abort",
+        "status",
+        "init",
+        "completions",
+        "man",
+    ] {
         assert!(
             page.contains(&format!("\\fBcf\\-bluegreen {command}\\fR")),
             "no synopsis of {command}:\n{page}"

@@ -1,7 +1,8 @@
 //! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy,
 //! a rollback, a `deploy --no-switch`, a promotion, an abort and a switch back after a
 //! failed `[verify]`, made to fail, to fail after taking effect, to hang past its timeout,
-//! and to be interrupted by SIGINT. After each: the live route was never without a
+//! and to be interrupted by SIGINT; each `cf curl` also answered with an HTTP error (exit 0
+//! and the API's error body, as cf does). After each: the live route was never without a
 //! started app, the exit code says what happened, and a plain `deploy` converges.
 
 use crate::support::*;
@@ -136,10 +137,10 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
             return fail(e);
         }
     }
-    // One plain run brings everything to a clean state (exit 3 keeps the lock on
-    // purpose, so that run breaks it).
     // A new version that works, for the switch back's scenario.
     let _ = std::fs::remove_file(t.state_dir().join("broken-app"));
+    // One plain run brings everything to a clean state (exit 3 keeps the lock on
+    // purpose, so that run breaks it).
     let mut args = vec!["deploy"];
     if run.code == 3 {
         args.push("--force-unlock");
@@ -177,7 +178,9 @@ fn matrix(s: Scenario) {
     let mut codes = std::collections::BTreeMap::new();
     let mut cases = 0;
     for point in &points {
-        for mode in MODES {
+        // `cf curl` also fails the way it does against a real API: exit 0, an error body.
+        let http = point.starts_with("curl:").then_some("http");
+        for mode in MODES.into_iter().chain(http) {
             cases += 1;
             match case(&s, point, mode) {
                 Ok(code) => *codes.entry(code).or_insert(0) += 1,
@@ -186,7 +189,7 @@ fn matrix(s: Scenario) {
         }
     }
     eprintln!(
-        "matrix {}: {cases} cases ({} fault points x {} modes), {} passed; exit codes {codes:?}",
+        "matrix {}: {cases} cases ({} fault points x {} modes, and an HTTP error for each cf curl), {} passed; exit codes {codes:?}",
         s.name,
         points.len(),
         MODES.len(),

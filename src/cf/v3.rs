@@ -445,6 +445,15 @@ pub fn parse_deleted(body: &str) -> Result<(), String> {
             return Ok(());
         }
     }
+    if serde_json::from_str::<serde_json::Value>(body).is_err() {
+        // Not the Cloud Controller's answer (a router's error page, a proxy's): the lock
+        // may still be there, and a release taken for done would block the next deploy
+        // for lock.stale-after.
+        let shown: String = body.trim().chars().take(200).collect();
+        return Err(format!(
+            "an answer that is not the Cloud Controller's JSON: {shown}"
+        ));
+    }
     match api_error(body) {
         Some(e) => Err(e),
         // 202 with a job: the deletion goes on in the background.
@@ -522,6 +531,26 @@ pub fn policies_body(policies: &[Policy]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deleted_lock_is_told_from_a_page_that_is_not_the_api() {
+        assert_eq!(parse_deleted(""), Ok(()));
+        assert_eq!(
+            parse_deleted(
+                r#"{"errors":[{"code":60004,"title":"CF-ResourceNotFound","detail":"Service instance not found"}]}"#
+            ),
+            Ok(())
+        );
+        let err = parse_deleted("<html><body>502 Bad Gateway</body></html>").unwrap_err();
+        assert!(
+            err.contains("not the Cloud Controller's JSON: <html>"),
+            "{err}"
+        );
+        assert!(parse_deleted(
+            r#"{"errors":[{"code":10001,"title":"CF-Unknown","detail":"boom"}]}"#
+        )
+        .is_err());
+    }
 
     #[test]
     fn routes_of_every_kind() {

@@ -107,7 +107,14 @@ mod tests {
         ] {
             let script = String::from_utf8(completions(shell)).unwrap();
             // fish names long flags without their dashes (`-l dry-run`).
-            for word in ["cf-bluegreen", "deploy", "rollback", "status", "dry-run"] {
+            let commands: Vec<String> = crate::cli::Cli::command()
+                .get_subcommands()
+                .map(|c| c.get_name().to_string())
+                .collect();
+            for word in ["cf-bluegreen", "dry-run"]
+                .into_iter()
+                .chain(commands.iter().map(String::as_str))
+            {
                 assert!(script.contains(word), "{shell}: no {word:?} in\n{script}");
             }
         }
@@ -117,7 +124,13 @@ mod tests {
     fn the_man_page_has_a_section_per_command_and_the_exit_codes() {
         let page = String::from_utf8(man()).unwrap();
         assert!(page.contains(".TH cf-bluegreen 1"), "{page}");
-        for command in ["DEPLOY", "ROLLBACK", "STATUS", "COMPLETIONS", "MAN"] {
+        // Every subcommand, as clap knows them: a new one cannot be left out.
+        let commands: Vec<String> = crate::cli::Cli::command()
+            .get_subcommands()
+            .map(|c| c.get_name().to_uppercase())
+            .collect();
+        assert!(commands.len() >= 8, "{commands:?}");
+        for command in commands {
             assert!(
                 page.contains(&format!(".SH \"CF-BLUEGREEN {command}\"")),
                 "no section for {command}:\n{page}"
