@@ -1,8 +1,8 @@
 //! The fault-injection matrix: every mutating cf call of a first deploy, a later deploy,
 //! a rollback, a `deploy --no-switch`, a promotion, an abort and a switch back after a
 //! failed `[verify]`, made to fail, to fail after taking effect, to hang past its timeout,
-//! and to be interrupted by SIGINT; each `cf curl` also answered with an HTTP error (exit 0
-//! and the API's error body, as cf does). After each: the live route was never without a
+//! and to be interrupted by SIGINT; each `cf curl` of a later deploy and of a promotion
+//! also answered with an HTTP error (exit 0 and the API's error body, as cf does). After each: the live route was never without a
 //! started app, the exit code says what happened, and a plain `deploy` converges.
 
 use crate::support::*;
@@ -179,7 +179,10 @@ fn matrix(s: Scenario) {
     let mut cases = 0;
     for point in &points {
         // `cf curl` also fails the way it does against a real API: exit 0, an error body.
-        let http = point.starts_with("curl:").then_some("http");
+        // In the two runs that write every kind of record (the lock, deploy, checked,
+        // staged, live-since): the others write the same ones, and the suite stays fast.
+        let http = (point.starts_with("curl:") && ["later deploy", "promote"].contains(&s.name))
+            .then_some("http");
         for mode in MODES.into_iter().chain(http) {
             cases += 1;
             match case(&s, point, mode) {
@@ -189,7 +192,7 @@ fn matrix(s: Scenario) {
         }
     }
     eprintln!(
-        "matrix {}: {cases} cases ({} fault points x {} modes, and an HTTP error for each cf curl), {} passed; exit codes {codes:?}",
+        "matrix {}: {cases} cases ({} fault points x {} modes, and an HTTP error for each cf curl of a later deploy and a promotion), {} passed; exit codes {codes:?}",
         s.name,
         points.len(),
         MODES.len(),
