@@ -2,9 +2,9 @@
 //! that `status` says which version is live and which one waits on the idle app.
 //!
 //! It is `--label` (or `CF_BLUEGREEN_LABEL`) when given, checked here; otherwise the git
-//! commit of what the push uploads, when that is inside a git checkout: `git rev-parse
-//! --short=12 HEAD`, with `-dirty` when `git status --porcelain` lists a change anywhere
-//! in the checkout (as `git describe --dirty` counts it). Without git, or outside a
+//! commit of what the push uploads, when that is inside a git checkout: its first 12
+//! hex digits, with `-dirty` when `git status` lists a change anywhere in the checkout,
+//! untracked files included (cf push uploads them). Without git, or outside a
 //! checkout, there is no label, and the deploy clears any label an older version left on
 //! the app.
 
@@ -96,21 +96,32 @@ pub fn source_dir(config: &Config) -> PathBuf {
     }
 }
 
-/// `git rev-parse --short=12 HEAD` in `dir`, with `-dirty` when the checkout has changes;
-/// `None` when `git` cannot be run, `dir` is not in a checkout (or has no commit yet), or
-/// git does not answer in time. `git` is the program, a parameter for the tests.
+/// The commit checked out in `dir`, its first 12 hex digits (as `git rev-parse
+/// --short=12 HEAD` shows it), with `-dirty` when the checkout has changes; `None` when
+/// `git` cannot be run, `dir` is not in a checkout (or has no commit yet), or git does not
+/// answer in time. One `git status --porcelain=v2 --branch` says both, in one process
+/// instead of two: a deploy's own CPU is mostly the processes it starts. `git` is the
+/// program, a parameter for the tests.
 pub fn git_commit(git: &str, dir: &Path) -> Option<String> {
-    let commit = run_git(git, dir, &["rev-parse", "--short=12", "HEAD"])?;
-    let commit = commit.trim();
-    if commit.is_empty() {
+    let status = run_git(git, dir, &["status", "--porcelain=v2", "--branch"])?;
+    let oid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("# branch.oid "))?
+        .trim();
+    // `(initial)`: no commit yet, nothing to name.
+    if oid.len() < 12 || !oid.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
-    // Unknown is not clean: without an answer there is no label at all.
-    let changes = run_git(git, dir, &["status", "--porcelain"])?;
-    Some(if changes.trim().is_empty() {
-        commit.to_string()
-    } else {
+    let commit = &oid[..12];
+    // Every line but the `# ` headers is a change: modified, staged, untracked (cf push
+    // uploads untracked files too).
+    let changed = status
+        .lines()
+        .any(|l| !l.starts_with("# ") && !l.is_empty());
+    Some(if changed {
         format!("{commit}-dirty")
+    } else {
+        commit.to_string()
     })
 }
 
