@@ -394,14 +394,17 @@ impl Config {
 
     /// The URLs the live routes serve, for people.
     pub fn live_urls(&self) -> String {
+        self.live_url_list().join(", ")
+    }
+
+    /// The URLs the live routes serve, one each.
+    pub fn live_url_list(&self) -> Vec<String> {
         // TCP and internal routes are not reached at an https:// URL.
-        let urls: Vec<String> = self
-            .live
+        self.live
             .iter()
             .filter(|r| r.is_http() && !r.domain.ends_with("internal"))
             .map(|r| format!("https://{r}"))
-            .collect();
-        urls.join(", ")
+            .collect()
     }
 
     /// The route `routes.live` names: the app that holds it is the live one.

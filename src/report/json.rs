@@ -233,7 +233,7 @@ impl Json {
                     f.target = Some(plan.target.clone());
                     f.previous = plan.previous.clone();
                     f.label = plan.label.clone();
-                    f.urls = urls(config);
+                    f.urls = config.live_url_list();
                 });
                 self.write(pair, "plan", plan_fields(plan, config));
             }
@@ -400,16 +400,6 @@ impl Sink for Json {
     }
 }
 
-/// The URLs of the live routes, as people and checks reach them.
-fn urls(config: &Config) -> Vec<String> {
-    config
-        .live
-        .iter()
-        .filter(|r| r.is_http() && !r.domain.ends_with("internal"))
-        .map(|r| format!("https://{r}"))
-        .collect()
-}
-
 fn step_fields(step: &crate::plan::Step) -> Value {
     json!({
         "step": step.to_string(),
@@ -450,7 +440,7 @@ fn plan_fields(plan: &Plan, config: &Config) -> Value {
         "target": plan.target,
         "previous": plan.previous,
         "label": plan.label,
-        "urls": urls(config),
+        "urls": config.live_url_list(),
         "live_routes": plan.live.iter().map(|r| r.url()).collect::<Vec<_>>(),
         "notes": plan.notes,
         "steps": plan
@@ -503,6 +493,6 @@ fn status_document(config: &Config, pair: &PairState, meta: &BTreeMap<String, Ap
     json!({
         "apps": apps,
         "live_app": live,
-        "urls": urls(config),
+        "urls": config.live_url_list(),
     })
 }
