@@ -186,18 +186,8 @@ pub enum Command {
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Several app pairs ([[deployments]] in the configuration)")]
 pub struct Pairs {
-    /// Run at most N pairs at the same time
-    #[arg(
-        long,
-        value_name = "N",
-        default_value_t = 4,
-        value_parser = at_least_one
-    )]
-    pub parallel: usize,
-
-    /// Run only the deployment named NAME; repeat for several (default: all of them)
-    #[arg(long, value_name = "NAME")]
-    pub only: Vec<String>,
+    #[command(flatten)]
+    pub select: Select,
 
     /// Switch no live route until every pair passed its checks, then switch them all; if
     /// any failed, switch none
@@ -210,8 +200,8 @@ pub struct Pairs {
     pub all_or_nothing: bool,
 }
 
-/// Which of the file's `[[deployments]]` to run, and how many at a time: for `abort`,
-/// which has no checks to wait for together.
+/// Which of the file's `[[deployments]]` to run, and how many at a time: all `abort`
+/// takes (it has no checks to wait for together), and part of [`Pairs`].
 #[derive(Debug, Clone, PartialEq, Eq, Args)]
 #[command(next_help_heading = "Several app pairs ([[deployments]] in the configuration)")]
 pub struct Select {
@@ -232,8 +222,7 @@ pub struct Select {
 impl From<&Select> for Pairs {
     fn from(select: &Select) -> Pairs {
         Pairs {
-            parallel: select.parallel,
-            only: select.only.clone(),
+            select: select.clone(),
             all_or_nothing: false,
         }
     }
@@ -283,8 +272,10 @@ mod tests {
             assert_eq!(
                 pairs(&[command]).unwrap(),
                 Pairs {
-                    parallel: 4,
-                    only: Vec::new(),
+                    select: Select {
+                        parallel: 4,
+                        only: Vec::new(),
+                    },
                     all_or_nothing: false
                 }
             );
@@ -305,8 +296,8 @@ mod tests {
                 "--dry-run",
             ])
             .unwrap();
-            assert_eq!(p.parallel, 2);
-            assert_eq!(p.only, ["web", "api"]);
+            assert_eq!(p.select.parallel, 2);
+            assert_eq!(p.select.only, ["web", "api"]);
             assert!(p.all_or_nothing);
         }
     }
@@ -322,14 +313,20 @@ mod tests {
                 "{err}"
             );
         }
-        assert_eq!(pairs(&["deploy", "--parallel", "1"]).unwrap().parallel, 1);
+        assert_eq!(
+            pairs(&["deploy", "--parallel", "1"])
+                .unwrap()
+                .select
+                .parallel,
+            1
+        );
     }
 
     #[test]
     fn abort_has_no_checks_to_wait_for_together() {
         let p = pairs(&["abort", "--parallel", "2", "--only", "web", "--dry-run"]).unwrap();
         assert_eq!(
-            (p.parallel, p.only.as_slice()),
+            (p.select.parallel, p.select.only.as_slice()),
             (2, &["web".to_string()][..])
         );
         assert!(pairs(&["abort", "--all-or-nothing"]).is_err());

@@ -125,7 +125,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
     };
     let label = label.as_deref().map(crate::label::check).transpose()?;
     let suite = load()?;
-    let selected = labelled(&suite.select(&pairs.only)?, kind, label.as_deref());
+    let selected = labelled(&suite.select(&pairs.select.only)?, kind, label.as_deref());
     if !suite.has_names() {
         let config = &selected[0].config;
         let ctx = Context::new(config, cf, events, who);
@@ -152,7 +152,7 @@ pub fn run(cli: &Cli, cf: &dyn Cf, events: &dyn Sink, who: &str) -> Result<(), E
         who,
         kind,
         suite::SuiteOptions {
-            parallel: pairs.parallel,
+            parallel: pairs.select.parallel,
             all_or_nothing: pairs.all_or_nothing,
             switch,
         },
