@@ -32,6 +32,9 @@ pub struct Context<'a> {
     /// Shared by the pairs of a suite: the first call that sends the access token runs
     /// alone in the whole process, not only in its pair (see [`FirstCall`]).
     pub first_call: Option<&'a FirstCall>,
+    /// The pause before a failed recovery step is tried again (doubled for each further
+    /// attempt; see `execute::recover`). Tests shorten it.
+    pub retry_pause: std::time::Duration,
 }
 
 /// The first call that sends cf's access token, once per process: each cf process that
@@ -110,6 +113,7 @@ impl<'a> Context<'a> {
             name: None,
             gate: None,
             first_call: None,
+            retry_pause: std::time::Duration::from_secs(1),
         }
     }
 

@@ -131,13 +131,36 @@ fn failing_recovery_exits_3_with_the_commands_to_run() {
     // The live map fails; then the recovery's unmap of the staging route fails too.
     let run = t.run_with(
         &["deploy"],
-        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+        &[(
+            "FAKE_CF_FAIL",
+            "map-route:2,unmap-route:1,unmap-route:2,unmap-route:3",
+        )],
     );
     run.expect_code(3)
         .stderr_has("The recovery failed too")
         .stderr_has("Run these commands to restore one:\n    cf unmap-route sinatra_b de.a9sapp.eu --hostname sinatrastaging\n    cf stop sinatra_b");
     // Even so, the live app kept its route.
     assert_eq!(t.app_routes(BLUE), [LIVE]);
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn a_recovery_step_that_fails_once_is_tried_again() {
+    let t = Test::blue_live();
+    // The live map fails; the recovery's staging unmap fails once, then works.
+    let run = t.run_with(
+        &["deploy"],
+        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+    );
+    run.expect_code(1)
+        .stderr_has("warning: unmap staging route sinatrastaging.de.a9sapp.eu from sinatra_b failed: ")
+        .stderr_has("cf said: Server error, status code: 502, error code: 10001, message: injected failure of call 1 of 'unmap-route'; trying it again in 1s (attempt 2 of 3)")
+        .stderr_has("sinatra_a still serves the live route, and sinatra_b is stopped.");
+    assert_eq!(t.app_routes(BLUE), [LIVE]);
+    assert!(t.app_routes(GREEN).is_empty());
+    assert_eq!(t.app_state(GREEN).as_deref(), Some("stopped"));
+    // Safe again: nothing is left for a human, the lock is gone.
+    assert_eq!(t.lock_holder(), None);
     assert_always_served(&t.log(), LIVE);
 }
 

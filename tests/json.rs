@@ -342,7 +342,10 @@ fn interrupts_and_unsafe_ends_say_which_app_is_live() {
     let t = Test::blue_live();
     let run = t.run_with(
         &["--json", "deploy"],
-        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+        &[(
+            "FAKE_CF_FAIL",
+            "map-route:2,unmap-route:1,unmap-route:2,unmap-route:3",
+        )],
     );
     run.expect_code(3);
     let values = lines(&run);

@@ -100,7 +100,10 @@ fn the_lock_is_released_after_a_failure_and_kept_after_exit_3() {
     assert_eq!(t.lock_holder(), None);
     let run = t.run_with(
         &["deploy"],
-        &[("FAKE_CF_FAIL", "map-route:2,unmap-route:1")],
+        &[(
+            "FAKE_CF_FAIL",
+            "map-route:2,unmap-route:1,unmap-route:2,unmap-route:3",
+        )],
     );
     run.expect_code(3)
         .stderr_has(&format!("the deploy lock {LOCK_NAME} is kept"));

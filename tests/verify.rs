@@ -50,6 +50,23 @@ fn a_new_version_failing_on_the_live_url_is_switched_back_at_once() {
 }
 
 #[test]
+fn a_switch_back_whose_map_fails_once_tries_it_again_and_goes_back() {
+    let t = verifying(Test::blue_live_green_stopped().broken_app(GREEN), "");
+    // map-route 1: staging, 2: live, 3: the live route back to blue.
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "map-route:3")]);
+    run.expect_code(1)
+        .stderr_has(&format!(
+            "warning: map live route sinatralive.de.a9sapp.eu to {BLUE} failed: "
+        ))
+        .stderr_has("trying it again in 1s (attempt 2 of 3)")
+        .stderr_has(&format!(
+            "the live routes went back to {BLUE}, which had stayed started, and {GREEN} is stopped"
+        ));
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
 fn an_interrupt_during_the_verification_leaves_both_started_and_the_next_deploy_finishes() {
     let t = verifying(
         Test::blue_live_green_stopped(),

@@ -75,22 +75,24 @@ fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
 /// index, if any, with its error.
 fn run_batch(ctx: &Context, plan: &Plan, batch: Range<usize>) -> Result<(), (usize, StepError)> {
     let run = |step: &Step| run_step(ctx, step);
-    side_by_side(ctx, &plan.steps[batch.clone()], Activity::Step, &run)
-        .map_err(|(i, e)| (batch.start + i, e))
+    side_by_side(ctx, &plan.steps[batch.clone()], Activity::Step, &run).map_err(|mut failed| {
+        let (i, e) = failed.swap_remove(0);
+        (batch.start + i, e)
+    })
 }
 
 /// Runs `steps` side by side, one thread each (the first, or a single step, on this
 /// thread); waits for all of them. The output stays one line per step in their order: every start is announced first, in order, and every end once all have
-/// ended, in order, each with its own duration. Returns the failed step with the lowest
-/// index, and its error.
+/// ended, in order, each with its own duration. Returns every failed step, by index in
+/// `steps` (lowest first, never empty), with its error.
 fn side_by_side<'s>(
     ctx: &Context,
     steps: &'s [Step],
     activity: fn(&'s Step) -> Activity<'s>,
     run: &(dyn Fn(&Step) -> Result<(), StepError> + Sync),
-) -> Result<(), (usize, StepError)> {
+) -> Result<(), Vec<(usize, StepError)>> {
     if let [step] = steps {
-        return timed(ctx.events, activity(step), || run(step)).map_err(|e| (0, e));
+        return timed(ctx.events, activity(step), || run(step)).map_err(|e| vec![(0, e)]);
     }
     for step in steps {
         ctx.events.emit(Event::Started {
@@ -115,7 +117,7 @@ fn side_by_side<'s>(
         });
         first.into_iter().chain(joined).collect()
     });
-    let mut failed = None;
+    let mut failed = Vec::new();
     for (i, (step, (elapsed, result))) in steps.iter().zip(results).enumerate() {
         ctx.events.emit(Event::Finished {
             activity: activity(step),
@@ -123,10 +125,14 @@ fn side_by_side<'s>(
             ok: result.is_ok(),
         });
         if let Err(e) = result {
-            failed.get_or_insert((i, e));
+            failed.push((i, e));
         }
     }
-    failed.map_or(Ok(()), Err)
+    if failed.is_empty() {
+        Ok(())
+    } else {
+        Err(failed)
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

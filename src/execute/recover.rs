@@ -96,6 +96,66 @@ fn recovery_at_once_message(current: &[Step], rest: &[Step]) -> String {
     )
 }
 
+/// How many times a recovery step is run before the run gives up with exit 3.
+pub(super) const RECOVERY_ATTEMPTS: u32 = 3;
+
+/// Runs a batch of recovery steps side by side; the steps that failed are tried again
+/// (after [`Context::retry_pause`], doubled each time), up to [`RECOVERY_ATTEMPTS`] in
+/// all. Exit 3 leaves live routes in a state only a human can finish, so one dropped
+/// connection or one 502 from the API must not end there: every recovery step is
+/// idempotent (map, unmap with "not mapped" taken as done, start, stop, `delete -f`,
+/// records), and a step that failed after taking effect is done by its second run. The
+/// pause is not cut short by an interrupt, as the recovery is not. The error names the
+/// last failure of each step that never passed.
+fn run_recovery_batch(
+    ctx: &Context,
+    batch: &[Step],
+    run: &(dyn Fn(&Step) -> Result<(), StepError> + Sync),
+) -> Result<(), String> {
+    let mut pending = batch.to_vec();
+    let mut pause = ctx.retry_pause;
+    let mut attempt = 1;
+    loop {
+        let failed = match side_by_side(ctx, &pending, Activity::Recover, run) {
+            Ok(()) => return Ok(()),
+            Err(failed) => failed,
+        };
+        if attempt == RECOVERY_ATTEMPTS {
+            let errors: Vec<String> = failed
+                .iter()
+                .map(|(i, e)| format!("{}: {e}", pending[*i]))
+                .collect();
+            return Err(format!(
+                "{} (tried {RECOVERY_ATTEMPTS} times)",
+                errors.join("; ")
+            ));
+        }
+        for (i, e) in &failed {
+            // One line: cf's own message, without its closing FAILED.
+            let e = e.to_string();
+            let said: Vec<&str> = e
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && *l != "FAILED")
+                .collect();
+            ctx.warn(&format!(
+                "{} failed: {}; trying it again in {} (attempt {} of {RECOVERY_ATTEMPTS})",
+                pending[*i],
+                said.join(" "),
+                humantime::format_duration(pause),
+                attempt + 1
+            ));
+        }
+        pending = failed
+            .into_iter()
+            .map(|(i, _)| pending[i].clone())
+            .collect();
+        std::thread::sleep(pause);
+        pause *= 2;
+        attempt += 1;
+    }
+}
+
 pub(super) fn recover(
     ctx: &Context,
     plan: &Plan,
@@ -235,11 +295,11 @@ pub(super) fn recover(
             ctx.name,
             recovery_at_once_message(current, rest),
         );
-        if let Err((_, e)) = side_by_side(ctx, current, Activity::Recover, &run) {
+        if let Err(e) = run_recovery_batch(ctx, current, &run) {
             return Err(Error::Unsafe {
                 step: failed.to_string(),
                 cause,
-                recovery: e.to_string(),
+                recovery: e,
                 // Idempotent, so the whole batch again and what follows.
                 commands: rest.iter().filter_map(Step::command).collect(),
             });

@@ -38,7 +38,8 @@ fn green_live_after_a_deploy() -> MemoryCf {
 fn run(cf: &MemoryCf, config: &Config, kind: Kind) -> (Result<(), Error>, Recorder) {
     let events = Recorder::default();
     let result = {
-        let ctx = Context::new(config, cf, &events, "tester@host pid 1");
+        let mut ctx = Context::new(config, cf, &events, "tester@host pid 1");
+        ctx.retry_pause = std::time::Duration::from_millis(1);
         ops::run_kind(&ctx, kind, SwitchOptions::default())
     };
     (result, events)
@@ -151,17 +152,59 @@ fn without_cf_state_recovery_undoes_what_was_attempted() {
 
 #[test]
 fn a_failed_recovery_is_unsafe_and_names_the_commands() {
-    let cf = blue_live().fail("map-route:2,unmap-route:1");
-    let (result, _) = run(&cf, &config(QUICK), Kind::Deploy);
+    // The live map fails; then the recovery's staging unmap fails every time.
+    let cf = blue_live().fail("map-route:2").fail_from("unmap-route", 1);
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
     let Err(e @ Error::Unsafe { .. }) = result else {
         panic!("{result:?}")
     };
     assert_eq!(e.exit_code(), crate::error::EXIT_UNSAFE);
-    assert!(e
-        .to_string()
-        .ends_with("    cf unmap-route b example.com --hostname stg\n    cf stop b"));
+    let text = e.to_string();
+    assert!(
+        text.contains("The recovery failed too: unmap staging route stg.example.com from b: "),
+        "{text}"
+    );
+    assert!(text.contains("(tried 3 times)"), "{text}");
+    assert!(text.ends_with("    cf unmap-route b example.com --hostname stg\n    cf stop b"));
+    // Tried three times, the batch after it (the stop) never.
+    let unmaps = cf
+        .mutations()
+        .iter()
+        .filter(|c| c.starts_with("cf unmap-route b example.com --hostname stg"))
+        .count();
+    assert_eq!(unmaps, 3);
+    let retries: Vec<String> = events
+        .lines()
+        .into_iter()
+        .filter(|l| l.contains("trying it again"))
+        .collect();
+    assert_eq!(retries.len(), 2, "{retries:?}");
     // The lock is kept for a human.
     assert_eq!(cf.services(), ["cf-bluegreen-lock-a-b"]);
+    cf.assert_always_served(LIVE);
+}
+
+#[test]
+fn a_recovery_step_that_fails_once_is_tried_again_and_the_recovery_completes() {
+    // The live map fails; the recovery's first staging unmap fails too, its second works.
+    let cf = blue_live().fail("map-route:2,unmap-route:1");
+    let (result, events) = run(&cf, &config(QUICK), Kind::Deploy);
+    let Err(e @ Error::DeployFailed { .. }) = result else {
+        panic!("{result:?}")
+    };
+    assert_eq!(e.exit_code(), crate::error::EXIT_FAILED);
+    assert!(
+        events.lines().iter().any(|l| l
+            .starts_with("warning: unmap staging route stg.example.com from b failed: ")
+            && l.contains("; trying it again in 1ms (attempt 2 of 3)")),
+        "{:?}",
+        events.lines()
+    );
+    assert_eq!(cf.routes("a"), [LIVE]);
+    assert!(cf.routes("b").is_empty(), "{:?}", cf.routes("b"));
+    assert_eq!(cf.started("b"), Some(false));
+    // The lock was released: nothing is left for a human.
+    assert!(cf.services().is_empty(), "{:?}", cf.services());
     cf.assert_always_served(LIVE);
 }
 
