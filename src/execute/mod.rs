@@ -29,9 +29,15 @@ fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
     for note in &plan.notes {
         ctx.warn(note);
     }
+    run_from(ctx, plan, 0)
+}
+
+/// Runs the batches of the plan from the one that holds step `from` on (a recovery that
+/// finished the switch resumes at the verification this way).
+fn run_from(ctx: &Context, plan: &Plan, from: usize) -> Result<(), Error> {
     let batches = plan.batches();
     let gate_at = ctx.gate.and(gate_index(plan));
-    for batch in batches.iter() {
+    for batch in batches.iter().filter(|b| b.end > from) {
         // A second interrupt during the batch: its first index makes the whole batch
         // count as attempted (see `Plan::attempted`).
         crate::interrupt::set_at_once_message_for(
@@ -50,7 +56,10 @@ fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
             }
         }
         if let Err((index, failure)) = run_batch(ctx, plan, batch.clone()) {
-            if crate::interrupt::requested() {
+            // A check that failed under live traffic wins over an interrupt that came
+            // meanwhile: the failing version must not keep the live routes.
+            let failed_verification = matches!(failure, StepError::Verify(_));
+            if crate::interrupt::requested() && !failed_verification {
                 return recover::interrupted(ctx, plan, index + 1);
             }
             // Recovery reads cf's state again, so what the rest of the batch did is seen.
@@ -220,6 +229,11 @@ fn run_step(ctx: &Context, step: &Step) -> Result<(), StepError> {
             crate::verify::watch(verify, &config.smoke, &|line| {
                 ctx.events.emit(crate::report::Event::Output { line })
             })?;
+            // Cut short, it did not pass: the step says so (the executor spares the
+            // previous app).
+            if crate::interrupt::requested() {
+                return Err(StepError::Interrupted);
+            }
         }
         // Cut short by an interrupt, the executor then stops before the next step.
         Step::Drain { time, .. } => {

@@ -10,7 +10,7 @@ use crate::hint::Hint;
 use crate::plan::batch::recovery_batches;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps, spare_previous,
-    switches_back, verify_failed_record,
+    switches_back, verify_ahead, verify_failed_record,
 };
 use crate::plan::{Kind, Plan, Step};
 use crate::preflight::observe_pair;
@@ -31,6 +31,15 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
             "the switch was done, but its verification was cut short: {} is live, and {} \
              was left started without routes. `cf-bluegreen rollback` switches back to it \
              without a start; the next deploy pushes to it (`cf stop {}` retires it now)",
+            plan.target,
+            plan.previous.as_deref().unwrap_or("the previous app"),
+            plan.previous.as_deref().unwrap_or("APP"),
+        ),
+        Ok(()) if plan.previous.is_some() && verify_ahead(plan, last).is_some() => format!(
+            "the switch had begun, so it was completed, but the new version was NOT verified: \
+             {} is live, and {} was left started without routes. `cf-bluegreen rollback` \
+             switches back to it without a start; the next deploy pushes to it (`cf stop {}` \
+             retires it now)",
             plan.target,
             plan.previous.as_deref().unwrap_or("the previous app"),
             plan.previous.as_deref().unwrap_or("APP"),
@@ -63,7 +72,20 @@ pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> Strin
         .map(ToString::to_string)
         .collect();
     let forward = blind_forward(plan, index);
-    let commands: Vec<String> = blind_recovery_steps(ctx.config, plan, index, forward)
+    let mut steps = blind_recovery_steps(ctx.config, plan, index, forward);
+    // As after the first interrupt: during the verification or the drain (or before an
+    // unverified switch), the previous app is kept, started, to go back to.
+    let spare =
+        spare_previous(plan, index, true) || (forward && verify_ahead(plan, index).is_some());
+    let mut kept = String::new();
+    if let (true, Some(old)) = (spare, &plan.previous) {
+        let retire = plan.retire_steps();
+        steps.retain(|s| !retire.contains(s));
+        kept = format!(
+            "\n{old} stays started without routes: `cf-bluegreen rollback` switches back to it without a start."
+        );
+    }
+    let commands: Vec<String> = steps
         .iter()
         .filter_map(Step::command)
         .map(|c| format!("    {c}"))
@@ -71,7 +93,7 @@ pub(super) fn at_once_message(ctx: &Context, plan: &Plan, index: usize) -> Strin
     format!(
         "stopped at once during: {}\n\
          cf may still be finishing that command. `cf-bluegreen status` shows the state; a plain \
-         `cf-bluegreen deploy` resolves what an interrupted deploy leaves. Or, by hand:\n{}\n\
+         `cf-bluegreen deploy` resolves what an interrupted deploy leaves. Or, by hand:\n{}{kept}\n\
          The deploy lock stays; break it with --force-unlock.",
         during.join("; "),
         commands.join("\n")
@@ -120,28 +142,39 @@ fn run_recovery_batch(
             Ok(()) => return Ok(()),
             Err(failed) => failed,
         };
-        if attempt == RECOVERY_ATTEMPTS {
+        // A check through the router has waited for smoke.timeout already: only cf's
+        // calls are tried again.
+        let final_attempt = attempt == RECOVERY_ATTEMPTS
+            || failed.iter().any(|(_, e)| !matches!(e, StepError::Cf(_)));
+        if final_attempt {
             let errors: Vec<String> = failed
                 .iter()
                 .map(|(i, e)| format!("{}: {e}", pending[*i]))
                 .collect();
-            return Err(format!(
-                "{} (tried {RECOVERY_ATTEMPTS} times)",
-                errors.join("; ")
-            ));
+            let tried = match attempt {
+                1 => String::new(),
+                n => format!(" (tried {n} times)"),
+            };
+            let unanswered = failed.iter().find_map(|(i, _)| match &pending[*i] {
+                Step::VerifyLive { app, .. } => Some(app),
+                _ => None,
+            });
+            let both = match unanswered {
+                Some(old) => format!(
+                    "\n\n{old} holds the live routes again, but the router did not send the live URL to it, \
+                     so the new version was left on them too: both apps serve. Run the commands below only \
+                     once {old} answers (`cf app {old}`, `cf logs {old} --recent`); or keep the new \
+                     version and unmap the live routes from {old} instead"
+                ),
+                None => String::new(),
+            };
+            return Err(format!("{}{tried}{both}", errors.join("; ")));
         }
         for (i, e) in &failed {
-            // One line: cf's own message, without its closing FAILED.
-            let e = e.to_string();
-            let said: Vec<&str> = e
-                .lines()
-                .map(str::trim)
-                .filter(|l| !l.is_empty() && *l != "FAILED")
-                .collect();
             ctx.warn(&format!(
                 "{} failed: {}; trying it again in {} (attempt {} of {RECOVERY_ATTEMPTS})",
                 pending[*i],
-                said.join(" "),
+                crate::report::one_line(&e.to_string()),
                 humantime::format_duration(pause),
                 attempt + 1
             ));
@@ -265,7 +298,13 @@ pub(super) fn recover(
         // Before the first map back: from then on both apps may hold the live routes.
         steps.splice(0..0, verify_failed_record(plan));
     }
-    let spared = spare_previous(plan, failed_index, interrupted);
+    // Finished forward before its verification ran, the new version is verified now,
+    // and the previous app waits for the outcome, started (or, interrupted, is kept).
+    let resume = forward
+        .then(|| verify_ahead(plan, decided_at))
+        .flatten()
+        .filter(|_| plan.previous.is_some());
+    let spared = spare_previous(plan, failed_index, interrupted) || resume.is_some();
     if spared {
         let retire = plan.retire_steps();
         steps.retain(|s| !retire.contains(s));
@@ -318,12 +357,25 @@ pub(super) fn recover(
         }
         return Ok(());
     }
+    // Interrupted during the verification or the drain, the switch was complete already.
+    let completed_before = spare_previous(plan, failed_index, interrupted);
+    if forward && completed_before {
+        return Ok(());
+    }
     if forward {
         ctx.events.emit(Event::SwitchCompleted {
             failed,
             cause: &cause,
             target: &plan.target,
         });
+        if let (Some(at), false) = (resume, interrupted) {
+            ctx.warn(&format!(
+                "{} has not been verified yet: verifying it now; {} stays started until it passes",
+                plan.target,
+                plan.previous.as_deref().unwrap_or("the previous app")
+            ));
+            return super::run_from(ctx, plan, at);
+        }
         return Ok(());
     }
     let live = match &plan.previous {

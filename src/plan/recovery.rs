@@ -89,15 +89,22 @@ pub fn recovery_steps(
             if now.get(old).is_some_and(|s| !s.started()) {
                 steps.push(Step::Start { app: old.clone() });
             }
+            let mut mapped_back = false;
             for route in &plan.live {
                 if before.holds(old, route) && !now.holds(old, route) {
                     steps.push(Step::map_route(old, route, RouteRole::Live));
+                    mapped_back = true;
                 }
             }
+            if mapped_back {
+                steps.extend(live_check_back(config, old));
+            }
         }
+        let mut unmapped = false;
         for route in &plan.live {
             if now.holds(target, route) {
                 steps.push(Step::unmap_route(target, route, RouteRole::Live));
+                unmapped = true;
             }
         }
         unmap_staging(&mut steps);
@@ -106,6 +113,9 @@ pub fn recovery_steps(
         let was_started = before.get(target).is_some_and(|s| s.started());
         let stop = plan.kind.new_version() || !was_started;
         if stop && now.get(target).is_some_and(|s| s.started()) {
+            if unmapped {
+                steps.extend(drain_back(config, plan));
+            }
             steps.push(Step::Stop {
                 app: target.clone(),
             });
@@ -225,7 +235,12 @@ pub fn blind_recovery_steps(
         for route in plan.live.iter().filter(|r| before.holds(old, r)) {
             steps.push(Step::map_route(old, route, RouteRole::Live));
         }
+        // Only once it may have lost a route: before that, it never stopped serving.
+        if attempted.iter().any(|s| is_unmap_from_previous(plan, s)) {
+            steps.extend(live_check_back(config, old));
+        }
     }
+    let mut unmapped = false;
     for step in attempted {
         if let Step::MapRoute {
             app,
@@ -238,6 +253,7 @@ pub fn blind_recovery_steps(
                 continue;
             }
             steps.push(Step::unmap_route(target, route, RouteRole::Live));
+            unmapped = true;
         }
     }
     if staging_attempted {
@@ -247,13 +263,55 @@ pub fn blind_recovery_steps(
             RouteRole::Staging,
         ));
     }
-    if plan.kind.new_version() || !before.get(target).is_some_and(|s| s.started()) {
+    let stop = plan.kind.new_version() || !before.get(target).is_some_and(|s| s.started());
+    if unmapped && stop {
+        steps.extend(drain_back(config, plan));
+    }
+    if stop {
         steps.push(Step::Stop {
             app: target.clone(),
         });
     }
     steps.extend(clear_staged(plan));
     steps
+}
+
+/// On the way back, between the maps back to the previous app and the unmaps from the
+/// target: the router must route the live URL to the previous app before the target lets
+/// go, as on the way there (`switch.verify-live`). It also finds a previous app that is
+/// started but has no instance left running; then the recovery stops with both apps
+/// mapped, which serves, rather than hand the live route to nothing.
+fn live_check_back(config: &Config, old: &str) -> Option<Step> {
+    config
+        .switch
+        .verify_live
+        .as_ref()
+        .map(|url| Step::VerifyLive {
+            app: old.to_string(),
+            url: url.clone(),
+        })
+}
+
+/// Before the target that held live routes is stopped on the way back: requests the
+/// router already sent it finish, as the previous app's do on the way there.
+fn drain_back(config: &Config, plan: &Plan) -> Option<Step> {
+    let time = config.switch.drain;
+    (!time.is_zero()).then(|| Step::Drain {
+        app: plan.target.clone(),
+        time,
+    })
+}
+
+/// Where the verification of `[verify]` is, when it comes after step `failed_index`: a
+/// recovery that finishes the switch from there has not verified the new version, so it
+/// must not retire the previous app (see `crate::execute`, which verifies then).
+pub fn verify_ahead(plan: &Plan, failed_index: usize) -> Option<usize> {
+    plan.steps
+        .iter()
+        .enumerate()
+        .skip(failed_index + 1)
+        .find(|(_, s)| matches!(s, Step::Verify { .. }))
+        .map(|(i, _)| i)
 }
 
 /// After a staging, a promotion or an abort, whichever way the recovery goes, the target

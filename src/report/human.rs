@@ -299,7 +299,7 @@ impl Sink for Human {
                 target,
             } => self.warn(&format!(
                 "{failed} failed ({}), but {target} had passed its check and already served live traffic: the switch was completed",
-                cause.lines().next().unwrap_or(cause),
+                super::one_line(cause),
             )),
             Event::Warning { message } => self.warn(message),
             Event::PoliciesAdded { from, to, policies } => self.info(&format!(

@@ -283,10 +283,9 @@ impl Json {
                 steps,
             } => {
                 // A recovery that goes forward finishes the switch (or else ends in
-                // exit 3, which knows no live app).
-                if forward {
-                    self.facts(pair, |f| f.switched = f.switches);
-                }
+                // exit 3, which knows no live app); the last recovery decides (a switch
+                // finished forward, then verified, may be switched back).
+                self.facts(pair, |f| f.switched = forward && f.switches);
                 self.write(
                     pair,
                     "recovery_decided",

@@ -243,6 +243,17 @@ pub enum Event<'a> {
     },
 }
 
+/// A multi-line error (cf's command, status and output) as one line for a warning: its
+/// lines trimmed and joined, without cf's closing `FAILED`.
+pub fn one_line(text: &str) -> String {
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && *l != "FAILED")
+        .collect();
+    lines.join(" ")
+}
+
 /// Runs `f` as `activity`: announced, then marked finished or failed with its duration.
 pub fn timed<T, E>(
     sink: &dyn Sink,

@@ -178,6 +178,8 @@ fn recoveries_map_together_then_unmap_then_clean_up() {
         [
             vec!["start a"],
             vec!["map live route live.example.com to a"],
+            // The router must know the way back before b lets go.
+            vec!["check that the router sends https://live.example.com/ to a"],
             vec![
                 "unmap live route live.example.com from b",
                 "unmap live route www.shop.com from b"
@@ -185,6 +187,22 @@ fn recoveries_map_together_then_unmap_then_clean_up() {
             vec!["unmap staging route stg.example.com from b", "stop b"],
         ]
     );
+    // With a drain, b serves what the router sent it before it is stopped.
+    let c = config("[[routes.extra]]\nhost = \"www\"\ndomain = \"shop.com\"\n[switch]\ndrain = \"5s\"\nverify-live = false\n");
+    let plan = deploy(&c, &before, &BTreeMap::new());
+    let steps = recovery_steps(&c, &plan, &now, first_unmap, false);
+    let batches: Vec<Vec<String>> = recovery_batches(&steps)
+        .into_iter()
+        .map(|b| steps[b].iter().map(ToString::to_string).collect())
+        .collect();
+    assert_eq!(batches.len(), 6, "{batches:?}");
+    assert_eq!(batches[1], ["map live route live.example.com to a"]);
+    assert_eq!(batches[3], ["unmap staging route stg.example.com from b"]);
+    assert!(batches[4][0].contains("b"), "{batches:?}");
+    assert!(
+        matches!(steps[steps.len() - 2], Step::Drain { ref app, time } if app == "b" && time.as_secs() == 5)
+    );
+    assert_eq!(batches[5], ["stop b"]);
 }
 
 /// The configurations the property runs over: extra routes or not, every
