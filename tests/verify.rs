@@ -81,6 +81,16 @@ fn an_interrupt_during_the_verification_leaves_both_started_and_the_next_deploy_
     assert!(t.app_routes(BLUE).is_empty());
     assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
     assert_always_served(&t.log(), LIVE);
+    // status says the live version was not verified, and where the way back is.
+    t.run(&["status"]).expect_code(0).stdout_has(&format!(
+        "switch not finished: {GREEN} took the live routes, but has no live-since record yet: \
+         its verification ([verify]) is under way or was cut short: the live version is NOT verified. \
+         {BLUE} is still started without routes"
+    ));
+    let json = t.run(&["status", "--json"]);
+    json.expect_code(0).stdout_has(&format!(
+        "\"unfinished_switch\":{{\"live\":\"{GREEN}\",\"previous\":\"{BLUE}\",\"verify\":true}}"
+    ));
     // A rollback now goes back to the warm app without a start.
     let run = t.run(&["rollback"]);
     run.expect_code(0);

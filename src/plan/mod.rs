@@ -26,7 +26,7 @@ pub use planner::{
 };
 pub use resolve::{refuse_early, resolve, staged, staged_record, Staged};
 pub use retire::Retire;
-pub use state::PairState;
+pub use state::{unfinished_switch, PairState};
 pub use step::{RouteRole, Step};
 
 use std::time::Duration;

@@ -2,10 +2,41 @@
 //! resolution and recovery all decide from this, and [`PairState::apply`] predicts the
 //! state after a step so that a plan can be reasoned about before it runs.
 
+use std::collections::BTreeMap;
+
 use crate::cf::{AppStatus, RequestedState};
+use crate::config::Config;
+use crate::metadata::{self, AppMeta};
 use crate::route::{normalize, Route};
 
 use super::Step;
+
+/// A switch not finished: `.0` alone holds the main live route, and its version passed
+/// its check but has no `live-since` yet, while `.1` is still started without routes —
+/// what a run leaves that was stopped during its verification or drain (or what one
+/// under way shows). With `[verify]`, the live version was not (or not yet) verified,
+/// and `.1` is where a rollback goes without a start.
+pub fn unfinished_switch<'a>(
+    config: &Config,
+    state: &'a PairState,
+    meta: &BTreeMap<String, AppMeta>,
+) -> Option<(&'a str, &'a str)> {
+    let [holder] = state.holders(config.main_live())[..] else {
+        return None;
+    };
+    let other = state
+        .apps()
+        .into_iter()
+        .find(|(name, _)| *name != holder)
+        .map(|(name, _)| name)?;
+    let unfinished = meta
+        .get(holder)
+        .is_some_and(|m| m.checked() && m.get(metadata::LIVE_SINCE).is_none());
+    let idle_warm = state
+        .get(other)
+        .is_some_and(|s| s.started() && s.routes.is_empty());
+    (unfinished && idle_warm).then_some((holder, other))
+}
 
 /// What `cf app` said about both apps of the pair (`None`: the app does not exist).
 #[derive(Debug, Clone, PartialEq, Eq)]

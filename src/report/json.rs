@@ -489,9 +489,13 @@ fn status_document(config: &Config, pair: &PairState, meta: &BTreeMap<String, Ap
             })
         })
         .collect();
+    let unfinished = crate::plan::unfinished_switch(config, pair, meta).map(
+        |(live, warm)| json!({ "live": live, "previous": warm, "verify": config.verify.is_some() }),
+    );
     json!({
         "apps": apps,
         "live_app": live,
         "urls": config.live_url_list(),
+        "unfinished_switch": unfinished,
     })
 }

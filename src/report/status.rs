@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::config::Config;
 use crate::config::Unlisted;
 use crate::metadata::{self, AppMeta};
-use crate::plan::{first_target, live_app, staged, unlisted_routes, PairState};
+use crate::plan::{first_target, live_app, staged, unfinished_switch, unlisted_routes, PairState};
 
 /// The lines `status` prints on stdout.
 pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta>) -> Vec<String> {
@@ -86,6 +86,18 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
             staged.app,
             config.staging,
             staged.by()
+        ));
+    }
+    if let Some((live, warm)) = unfinished_switch(config, pair, meta) {
+        let verified = if config.verify.is_some() {
+            "its verification ([verify]) is under way or was cut short: the live version is NOT verified"
+        } else {
+            "its drain is under way or was cut short"
+        };
+        lines.push(format!(
+            "switch not finished: {live} took the live routes, but has no live-since record yet: \
+             {verified}. {warm} is still started without routes: `cf-bluegreen rollback` switches back \
+             to it without a start; the next deploy pushes to it"
         ));
     }
     lines.push(match live_app(config, pair) {
