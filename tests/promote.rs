@@ -180,6 +180,30 @@ fn a_promotion_whose_check_fails_leaves_live_untouched() {
 }
 
 #[test]
+fn a_promotion_interrupted_before_the_switch_leaves_the_version_staged() {
+    let t = staged();
+    // Ctrl-C (a cancelled CI job) during the promotion's check again, once.
+    let once = t.state_dir().join("interrupted-once");
+    let t = t.with(&format!(
+        "command = [\"sh\", \"-c\", \"[ -e {0} ] || {{ touch {0}; kill -INT $PPID; sleep 1; }}\"]",
+        once.display()
+    ));
+    let run = t.run(&["promote"]);
+    run.expect_code(130).stderr_has(&format!(
+        "{BLUE} still serves the live route, and {GREEN} is still staged."
+    ));
+    assert_eq!(t.app_routes(BLUE), [LIVE]);
+    assert_eq!(t.app_routes(GREEN), [STAGING]);
+    assert_eq!(t.app_state(GREEN).as_deref(), Some("started"));
+    assert!(t.annotation(GREEN, STAGED).is_some());
+    assert_eq!(t.lock_holder(), None);
+    // Promoted later, as it was.
+    t.run(&["promote"]).expect_code(0);
+    t.assert_clean(GREEN, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
 fn a_deploy_while_a_version_is_staged_replaces_it_and_says_so() {
     let t = staged();
     let staged_by = t.annotation(GREEN, STAGED).unwrap();

@@ -246,19 +246,26 @@ pub(super) fn recover(
         }
         _ => None,
     };
-    if held && plan.kind == Kind::Promote {
-        // Nothing on the staged app changed but its instance count: it stays staged, for
-        // a promotion once every pair passes, rather than be staged anew.
+    // A promotion held at the gate, or interrupted before its first record (a CI job
+    // cancelled during the re-check): nothing on the staged app changed but its instance
+    // count, so it stays staged, for a promotion later, rather than be staged anew.
+    let before_record = super::gate_index(plan).is_some_and(|at| failed_index < at);
+    if plan.kind == Kind::Promote && (held || (interrupted && before_record)) {
         let live = match &plan.previous {
             Some(old) => format!("{old} still serves the live route"),
             None => "nothing serves the live route yet".to_string(),
+        };
+        let hint = if held {
+            "see the other deployments' errors; run `cf-bluegreen promote` again once all pass their checks"
+        } else {
+            "run `cf-bluegreen promote` again when ready, or `cf-bluegreen abort`"
         };
         return Err(Error::DeployFailed {
             what: plan.kind,
             step: format!("the switch to {}", plan.target),
             cause,
             live: format!("{live}, and {} is still staged.", plan.target),
-            hint: Some("see the other deployments' errors; run `cf-bluegreen promote` again once all pass their checks".into()),
+            hint: Some(hint.into()),
             logs: None,
         });
     }
