@@ -127,6 +127,20 @@ fn case(s: &Scenario, point: &str, mode: &str) -> Result<i32, String> {
             }
         }
     }
+    // The new version of the switch back's scenario fails its verification: whatever
+    // failed on the way, it never ends live as if verified, and while it holds the live
+    // route without having passed, the old app waits started to take it back.
+    if s.clean == 1 {
+        if run.code == 0 {
+            return fail("exit 0 with a version that fails its verification".into());
+        }
+        let old_started = t.app_state(BLUE).as_deref() == Some("started");
+        if live_holder(&t) == Some(GREEN) && run.code != 3 && !old_started {
+            return fail(format!(
+                "{GREEN} holds the live route unverified, and {BLUE} was retired"
+            ));
+        }
+    }
     if let Err(e) = std::panic::catch_unwind(|| assert_always_served(&t.log(), LIVE)) {
         return fail(format!("live route dropped: {e:?}"));
     }
