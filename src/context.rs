@@ -29,6 +29,12 @@ pub struct Context<'a> {
     /// `--all-or-nothing`: called once the new version has passed its checks, before its
     /// first live route; `false` means another pair failed, and this one must not switch.
     pub gate: Option<&'a (dyn Fn() -> bool + Sync)>,
+    /// `--all-or-nothing`, after the switch: called once the new version is live and has
+    /// passed its verification, before anything retires the previous app; `false` means
+    /// another pair failed (or an interrupt came), and this one must switch back. Its
+    /// argument is whether to wait: `false` (a switch completed forward by a recovery)
+    /// only counts the pair as switched.
+    pub switched: Option<&'a (dyn Fn(bool) -> bool + Sync)>,
     /// Shared by the pairs of a suite: the first call that sends the access token runs
     /// alone in the whole process, not only in its pair (see [`FirstCall`]).
     pub first_call: Option<&'a FirstCall>,
@@ -112,6 +118,7 @@ impl<'a> Context<'a> {
             started: Instant::now(),
             name: None,
             gate: None,
+            switched: None,
             first_call: None,
             retry_pause: std::time::Duration::from_secs(1),
         }

@@ -21,6 +21,13 @@ pub const STAGED: &str = "cf-bluegreen/staged";
 /// the check on the staging route), but it no longer counts: a run stopped hard during
 /// the switch back must finish it, not the switch to this version.
 pub const VERIFY_FAILED: &str = "cf-bluegreen/verify-failed";
+/// On an app whose version passed its verification after the switch but was switched
+/// back because another deployment of its suite did not (`--all-or-nothing`), written
+/// before the live routes go back: the deploy that pushed it. Not a failure of the
+/// version, but, as with [`VERIFY_FAILED`], it no longer counts as checked: a run
+/// stopped hard during the switch back must finish it, not the switch to this version
+/// (that would leave the suite on mixed versions).
+pub const SWITCHED_BACK: &str = "cf-bluegreen/switched-back";
 
 /// What the tool knows of an app beyond `cf app`: its GUID, its records, and its routes
 /// as the v3 API names them (typed: `cf app` prints `shop.apps.internal` without saying
@@ -38,16 +45,25 @@ impl AppMeta {
     }
 
     /// The version on this app passed its check in the deploy that pushed it, and did not
-    /// fail its verification after a switch since.
+    /// fail its verification after a switch since, nor was switched back from.
     pub fn checked(&self) -> bool {
         let deploy = self.get(DEPLOY);
-        matches!((deploy, self.get(CHECKED)), (Some(d), Some(c)) if d == c) && !self.verify_failed()
+        matches!((deploy, self.get(CHECKED)), (Some(d), Some(c)) if d == c)
+            && !self.verify_failed()
+            && !self.switched_back()
     }
 
     /// The version on this app failed its verification after a switch (see
     /// [`VERIFY_FAILED`]).
     pub fn verify_failed(&self) -> bool {
         self.get(VERIFY_FAILED)
+            .is_some_and(|f| Some(f) == self.get(DEPLOY))
+    }
+
+    /// The version on this app was switched back from by `--all-or-nothing`, after it
+    /// passed its verification (see [`SWITCHED_BACK`]).
+    pub fn switched_back(&self) -> bool {
+        self.get(SWITCHED_BACK)
             .is_some_and(|f| Some(f) == self.get(DEPLOY))
     }
 }

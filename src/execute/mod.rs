@@ -37,6 +37,7 @@ fn run_plan(ctx: &Context, plan: &Plan) -> Result<(), Error> {
 fn run_from(ctx: &Context, plan: &Plan, from: usize) -> Result<(), Error> {
     let batches = plan.batches();
     let gate_at = ctx.gate.and(gate_index(plan));
+    let switched_at = ctx.switched.and(switched_gate_index(plan));
     for batch in batches.iter().filter(|b| b.end > from) {
         // A second interrupt during the batch: its first index makes the whole batch
         // count as attempted (see `Plan::attempted`).
@@ -53,6 +54,29 @@ fn run_from(ctx: &Context, plan: &Plan, from: usize) -> Result<(), Error> {
                     return recover::interrupted(ctx, plan, batch.start);
                 }
                 return recover::recover(ctx, plan, batch.start, StepError::Held);
+            }
+        }
+        if let (Some(switched), Some(at)) = (ctx.switched, switched_at) {
+            if batch.contains(&at) && !switched(true) {
+                if crate::interrupt::requested() {
+                    // As during the verification: live stays on the new version, and the
+                    // previous app stays started, without routes.
+                    return recover::interrupted_at_switched_gate(ctx, plan, batch.start);
+                }
+                match &plan.previous {
+                    Some(_) => {
+                        return recover::recover(ctx, plan, batch.start, StepError::SwitchedBack)
+                    }
+                    // Taking the live route off the only app that can serve it, after it
+                    // served, would leave it unserved: a first deploy stays.
+                    None => ctx.warn(&format!(
+                        "{} is live, but another deployment of the suite did not pass; this was \
+                         the first deploy of {}, so there is nothing to switch back to: it stays \
+                         live (--all-or-nothing)",
+                        plan.target,
+                        ctx.name.unwrap_or("this pair")
+                    )),
+                }
             }
         }
         if let Err((index, failure)) = run_batch(ctx, plan, batch.clone()) {
@@ -162,6 +186,14 @@ enum StepError {
     /// one, which did, must not switch either.
     #[error("another deployment of the suite did not pass its checks, and with --all-or-nothing none switches then")]
     Held,
+    /// `--all-or-nothing`, after the switch: another pair failed (its checks, its switch
+    /// or its verification), so this one, live and verified, switches back.
+    #[error("another deployment of the suite did not switch or pass its verification, and with --all-or-nothing every deployment switches back then")]
+    SwitchedBack,
+    /// An interrupt while waiting at the gate after the switch: as during the
+    /// verification, the previous app is left started.
+    #[error("interrupted")]
+    InterruptedAfterSwitch,
 }
 
 impl Hint for StepError {
@@ -176,9 +208,14 @@ impl Hint for StepError {
                     .into(),
             ),
             StepError::NotReady { hint, .. } => Some(hint.clone()),
-            StepError::Interrupted => None,
+            StepError::Interrupted | StepError::InterruptedAfterSwitch => None,
             StepError::Held => Some(
                 "see the other deployments' errors; run again once all pass their checks".into(),
+            ),
+            StepError::SwitchedBack => Some(
+                "this version passed: see the other deployments' errors, fix them, and run \
+                 again"
+                    .into(),
             ),
         }
     }
@@ -303,6 +340,34 @@ fn gate_index(plan: &Plan) -> Option<usize> {
             .any(|(k, v)| k == crate::metadata::CHECKED && v.is_some()),
         _ => false,
     })
+}
+
+/// Where `--all-or-nothing` waits after the switch: once the new version is live and
+/// verified, before the first step that retires the previous app or says the switch is
+/// done — the drain, the retirement, the cleanup (staging route, live-since record) —
+/// so that a pair sent back still has its previous app started.
+fn switched_gate_index(plan: &Plan) -> Option<usize> {
+    let first_live_map = plan.steps.iter().position(
+        |s| matches!(s, Step::MapRoute { app, role: RouteRole::Live, .. } if *app == plan.target),
+    )?;
+    let retire = plan.retire_steps();
+    plan.steps
+        .iter()
+        .enumerate()
+        .skip(first_live_map)
+        .find(|(_, s)| match s {
+            Step::Drain { .. } => true,
+            Step::UnmapRoute {
+                app,
+                role: RouteRole::Staging,
+                ..
+            } => *app == plan.target,
+            Step::Annotate { values, .. } => values
+                .iter()
+                .any(|(k, v)| k == crate::metadata::LIVE_SINCE && v.is_some()),
+            s => retire.contains(s),
+        })
+        .map(|(i, _)| i)
 }
 
 /// Reads the app after the push: a live route on it (from a manifest, or an old cf) is

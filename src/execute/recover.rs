@@ -10,7 +10,7 @@ use crate::hint::Hint;
 use crate::plan::batch::recovery_batches;
 use crate::plan::recovery::{
     blind_forward, blind_recovery_steps, complete_forward, recovery_steps, spare_previous,
-    switches_back, verify_ahead, verify_failed_record,
+    switched_back_record, switches_back, verify_ahead, verify_failed_record,
 };
 use crate::plan::{Kind, Plan, Step};
 use crate::preflight::observe_pair;
@@ -19,6 +19,27 @@ use crate::report::{Activity, Event};
 /// The first interrupt came before step `next` ran: bring the routes to a safe state as
 /// after a failure of the last step that ran, then report the interrupt.
 pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(), Error> {
+    interrupted_with(ctx, plan, next, StepError::Interrupted)
+}
+
+/// The first interrupt came while waiting at the `--all-or-nothing` gate after the
+/// switch, before step `next`: as during the verification, the switch stays done and the
+/// previous app started.
+pub(super) fn interrupted_at_switched_gate(
+    ctx: &Context,
+    plan: &Plan,
+    next: usize,
+) -> Result<(), Error> {
+    interrupted_with(ctx, plan, next, StepError::InterruptedAfterSwitch)
+}
+
+fn interrupted_with(
+    ctx: &Context,
+    plan: &Plan,
+    next: usize,
+    failure: StepError,
+) -> Result<(), Error> {
+    let at_gate = matches!(failure, StepError::InterruptedAfterSwitch);
     let Some(last) = next.checked_sub(1) else {
         return Err(Error::Interrupted {
             step: "the start".into(),
@@ -26,8 +47,9 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
         });
     };
     let step = plan.steps[last].to_string();
-    let state = match recover(ctx, plan, last, StepError::Interrupted) {
-        Ok(()) if matches!(plan.steps[last], Step::Verify { .. }) => format!(
+    let state = match recover(ctx, plan, last, failure) {
+        // At the gate after the switch, the verification is behind: done, not cut short.
+        Ok(()) if !at_gate && matches!(plan.steps[last], Step::Verify { .. }) => format!(
             "the switch was done, but its verification was cut short: {} is live, and {} \
              was left started without routes. `cf-bluegreen rollback` switches back to it \
              without a start; the next deploy pushes to it (`cf stop {}` retires it now)",
@@ -44,13 +66,19 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
             plan.previous.as_deref().unwrap_or("the previous app"),
             plan.previous.as_deref().unwrap_or("APP"),
         ),
-        Ok(()) if spare_previous(plan, last, true) => format!(
-            "the switch was done: {} is live; {} was left running without routes \
+        Ok(())
+            if at_gate
+                || gate_ahead(ctx, plan, last).is_some()
+                || spare_previous(plan, last, true) =>
+        {
+            format!(
+                "the switch was done: {} is live; {} was left running without routes \
              (`cf stop {}`, or let the next deploy push to it)",
-            plan.target,
-            plan.previous.as_deref().unwrap_or("the previous app"),
-            plan.previous.as_deref().unwrap_or("APP"),
-        ),
+                plan.target,
+                plan.previous.as_deref().unwrap_or("the previous app"),
+                plan.previous.as_deref().unwrap_or("APP"),
+            )
+        }
         Ok(()) if plan.kind == Kind::Abort => {
             format!("the abort was finished: {} is stopped", plan.target)
         }
@@ -62,6 +90,14 @@ pub(super) fn interrupted(ctx: &Context, plan: &Plan, next: usize) -> Result<(),
         Err(e) => return Err(e),
     };
     Err(Error::Interrupted { step, state })
+}
+
+/// `--all-or-nothing`: where the pair waits after the switch, if that is after step
+/// `index` and there is a previous app to wait with.
+fn gate_ahead(ctx: &Context, plan: &Plan, index: usize) -> Option<usize> {
+    ctx.switched?;
+    plan.previous.as_ref()?;
+    super::switched_gate_index(plan).filter(|&at| at > index)
 }
 
 /// What a second interrupt prints while the batch of step `index` runs: every step of
@@ -197,11 +233,18 @@ pub(super) fn recover(
 ) -> Result<(), Error> {
     let failed = &plan.steps[failed_index];
     let cause = failure.to_string();
-    let interrupted = matches!(failure, StepError::Interrupted);
+    let interrupted = matches!(
+        failure,
+        StepError::Interrupted | StepError::InterruptedAfterSwitch
+    );
     // Held at the gate, the step at `failed_index` never ran: decide as after the last
     // step that did (the check), which undoes the deploy.
     let held = matches!(failure, StepError::Held);
-    let decided_at = if held {
+    // Held at the gate after the switch (`--all-or-nothing`), likewise: the last step
+    // that ran was the verification (or the switch), and the way back is the one a
+    // failed verification takes.
+    let sent_back = matches!(failure, StepError::SwitchedBack);
+    let decided_at = if held || sent_back {
         failed_index.saturating_sub(1)
     } else {
         failed_index
@@ -275,6 +318,15 @@ pub(super) fn recover(
             plan.target,
             plan.kind.name()
         ));
+    } else if sent_back {
+        let passed = match ctx.config.verify {
+            Some(_) => "passed its verification",
+            None => "switched",
+        };
+        ctx.warn(&format!(
+            "{} {passed}, but another deployment of the suite did not: switching back (--all-or-nothing)",
+            plan.target,
+        ));
     } else {
         ctx.events.emit(Event::RecoveryStarted {
             failed,
@@ -282,7 +334,7 @@ pub(super) fn recover(
         });
     }
 
-    let back = switches_back(plan, failed_index, interrupted);
+    let back = sent_back || switches_back(plan, failed_index, interrupted);
     let (forward, mut steps, blind) = match observe_pair(ctx) {
         Ok(now) => {
             let forward = !back && complete_forward(plan, &now, decided_at);
@@ -303,15 +355,28 @@ pub(super) fn recover(
     };
     if back {
         // Before the first map back: from then on both apps may hold the live routes.
-        steps.splice(0..0, verify_failed_record(plan));
+        let record = match sent_back {
+            // Its version did not fail: the record says why it went back.
+            true => switched_back_record(plan),
+            false => verify_failed_record(plan),
+        };
+        steps.splice(0..0, record);
     }
     // Finished forward before its verification ran, the new version is verified now,
     // and the previous app waits for the outcome, started (or, interrupted, is kept).
+    // With --all-or-nothing, before the gate after the switch, it waits there likewise.
     let resume = forward
-        .then(|| verify_ahead(plan, decided_at))
+        .then(|| verify_ahead(plan, decided_at).or(gate_ahead(ctx, plan, decided_at)))
         .flatten()
         .filter(|_| plan.previous.is_some());
-    let spared = spare_previous(plan, failed_index, interrupted) || resume.is_some();
+    let spared = spare_previous(plan, failed_index, interrupted)
+        || resume.is_some()
+        || matches!(failure, StepError::InterruptedAfterSwitch);
+    if let (true, false, None, Some(switched)) = (forward, interrupted, resume, ctx.switched) {
+        // Completed forward with nothing to wait at (a first deploy, or past the gate):
+        // it counts as switched, and the other pairs need not go back for it.
+        switched(false);
+    }
     if spared {
         let retire = plan.retire_steps();
         steps.retain(|s| !retire.contains(s));
@@ -365,7 +430,8 @@ pub(super) fn recover(
         return Ok(());
     }
     // Interrupted during the verification or the drain, the switch was complete already.
-    let completed_before = spare_previous(plan, failed_index, interrupted);
+    let completed_before = spare_previous(plan, failed_index, interrupted)
+        || matches!(failure, StepError::InterruptedAfterSwitch);
     if forward && completed_before {
         return Ok(());
     }
@@ -376,11 +442,13 @@ pub(super) fn recover(
             target: &plan.target,
         });
         if let (Some(at), false) = (resume, interrupted) {
-            ctx.warn(&format!(
-                "{} has not been verified yet: verifying it now; {} stays started until it passes",
-                plan.target,
-                plan.previous.as_deref().unwrap_or("the previous app")
-            ));
+            if matches!(plan.steps[at], Step::Verify { .. }) {
+                ctx.warn(&format!(
+                    "{} has not been verified yet: verifying it now; {} stays started until it passes",
+                    plan.target,
+                    plan.previous.as_deref().unwrap_or("the previous app")
+                ));
+            }
             return super::run_from(ctx, plan, at);
         }
         return Ok(());
@@ -406,7 +474,7 @@ pub(super) fn recover(
     };
     Err(Error::DeployFailed {
         what: plan.kind,
-        step: if held {
+        step: if held || sent_back {
             format!("the switch to {}", plan.target)
         } else {
             failed.to_string()

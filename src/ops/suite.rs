@@ -72,7 +72,9 @@ impl Slots {
 }
 
 /// `--all-or-nothing`: every pair that passed its checks waits here until all have, or
-/// until one has failed (then none switches).
+/// until one has failed (then none switches). A second one after the switch: every pair
+/// that switched (and passed its verification) waits there until all have, or until one
+/// has failed (then every pair switches back).
 struct Gate<'s> {
     total: usize,
     state: Mutex<GateState>,
@@ -113,6 +115,12 @@ impl Gate<'_> {
         go
     }
 
+    /// A pair got there without waiting (a switch completed forward by a recovery).
+    fn arrive(&self) {
+        self.state.lock().unwrap().passed += 1;
+        self.changed.notify_all();
+    }
+
     /// A pair ended without passing its checks.
     fn fail(&self) {
         self.state.lock().unwrap().failed += 1;
@@ -133,12 +141,15 @@ pub fn switch_all(
     let started = std::time::Instant::now();
     let slots = Slots::new(options.parallel);
     let first_call = crate::context::FirstCall::default();
-    let gate = (options.all_or_nothing && !options.switch.dry_run).then(|| Gate {
+    let new_gate = || Gate {
         total: pairs.len(),
         state: Mutex::default(),
         changed: Condvar::new(),
         slots: &slots,
-    });
+    };
+    let all_or_nothing = options.all_or_nothing && !options.switch.dry_run;
+    let gate = all_or_nothing.then(new_gate);
+    let switched_gate = all_or_nothing.then(new_gate);
     let outcomes: Vec<PairOutcome> = std::thread::scope(|s| {
         let handles: Vec<_> = pairs
             .iter()
@@ -146,6 +157,7 @@ pub fn switch_all(
                 let shared = Shared {
                     slots: &slots,
                     gate: gate.as_ref(),
+                    switched_gate: switched_gate.as_ref(),
                     first_call: &first_call,
                 };
                 s.spawn(move || run_pair(pair, cf, events, who, kind, options, shared))
@@ -193,6 +205,8 @@ pub fn switch_all(
 struct Shared<'s> {
     slots: &'s Slots,
     gate: Option<&'s Gate<'s>>,
+    /// The gate after the switch (see [`Gate`]).
+    switched_gate: Option<&'s Gate<'s>>,
     first_call: &'s crate::context::FirstCall,
 }
 
@@ -208,11 +222,12 @@ fn run_pair(
     let Shared {
         slots,
         gate,
+        switched_gate,
         first_call,
     } = shared;
     let tagged = Tagged::new(pair.name, events);
     if !slots.take() {
-        if let Some(gate) = gate {
+        for gate in [gate, switched_gate].into_iter().flatten() {
             gate.fail();
         }
         let error = Error::Interrupted {
@@ -227,17 +242,39 @@ fn run_pair(
         passed.store(true, Ordering::SeqCst);
         gate.is_none_or(Gate::pass)
     };
+    // Whether the pair got to the gate after the switch, and whether it was sent back.
+    let (switched, sent_back) = (AtomicBool::new(false), AtomicBool::new(false));
+    let switch_done = |wait: bool| {
+        // Once: a recovery after the gate may complete its switch forward too.
+        if switched.swap(true, Ordering::SeqCst) {
+            return true;
+        }
+        let Some(gate) = switched_gate else {
+            return true;
+        };
+        if !wait {
+            gate.arrive();
+            return true;
+        }
+        let go = gate.pass();
+        sent_back.store(!go, Ordering::SeqCst);
+        go
+    };
     let result = {
         let mut ctx = Context::new(pair.config, cf, &tagged, who);
         ctx.name = Some(pair.name);
         ctx.first_call = Some(first_call);
         if gate.is_some() {
             ctx.gate = Some(&pass);
+            ctx.switched = Some(&switch_done);
         }
         super::run_kind(&ctx, kind, options.switch)
     };
     crate::interrupt::clear_at_once_message_for(Some(pair.name));
     if let (Some(gate), false) = (gate, passed.load(Ordering::SeqCst)) {
+        gate.fail();
+    }
+    if let (Some(gate), false) = (switched_gate, switched.load(Ordering::SeqCst)) {
         gate.fail();
     }
     slots.give();
@@ -248,7 +285,12 @@ fn run_pair(
             e.exit_code()
         }
     };
-    tagged.outcome(code)
+    let mut outcome = tagged.outcome(code);
+    // Sent back and back on its previous app (a first deploy stays, and exits 0).
+    outcome.switched_back = sent_back.load(Ordering::SeqCst)
+        && !crate::interrupt::requested()
+        && code == crate::error::EXIT_FAILED;
+    outcome
 }
 
 #[cfg(test)]

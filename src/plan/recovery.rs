@@ -148,6 +148,18 @@ pub fn switches_back(plan: &Plan, failed_index: usize, interrupted: bool) -> boo
 /// the version that failed its verification, named by the deploy that pushed it (as the
 /// plan's "checked" record names it).
 pub fn verify_failed_record(plan: &Plan) -> Option<Step> {
+    switch_back_record(plan, crate::metadata::VERIFY_FAILED)
+}
+
+/// The record that goes first on the way back of a pair that passed its verification
+/// while another of its suite did not (`--all-or-nothing`; see
+/// [`crate::metadata::SWITCHED_BACK`]): like [`verify_failed_record`], so that a run
+/// stopped hard on the way back finishes it, but not saying the version failed.
+pub fn switched_back_record(plan: &Plan) -> Option<Step> {
+    switch_back_record(plan, crate::metadata::SWITCHED_BACK)
+}
+
+fn switch_back_record(plan: &Plan, key: &str) -> Option<Step> {
     let deploy = plan.steps.iter().find_map(|s| match s {
         Step::Annotate { app, values, .. } if *app == plan.target => values
             .iter()
@@ -158,7 +170,7 @@ pub fn verify_failed_record(plan: &Plan) -> Option<Step> {
     Some(Step::Annotate {
         app: plan.target.clone(),
         guid: target_guid(plan),
-        values: vec![(crate::metadata::VERIFY_FAILED.into(), Some(deploy))],
+        values: vec![(key.into(), Some(deploy))],
     })
 }
 

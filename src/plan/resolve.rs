@@ -197,10 +197,17 @@ pub(super) fn resolve_keeping(
         };
         let old = config.other(&new).to_string();
         let failed = meta.get(&old).is_some_and(AppMeta::verify_failed);
+        let switched_back = meta.get(&old).is_some_and(AppMeta::switched_back);
         notes.push(if failed {
             format!(
                 "both apps hold the live route: an earlier deploy was stopped while switching back \
                  from {old}, whose version failed its verification; the switch back to {new} is finished first"
+            )
+        } else if switched_back {
+            format!(
+                "both apps hold the live route: an earlier deploy was stopped while switching back \
+                 from {old} because another deployment of its suite did not pass (--all-or-nothing); \
+                 the switch back to {new} is finished first"
             )
         } else {
             format!(
@@ -301,7 +308,8 @@ pub(super) fn resolve_keeping(
 
 /// Of two apps both holding the live route, the one whose version passed its check in
 /// the most recent deploy, if the annotations say so and it is started; else, when the
-/// other's version failed its verification, the started one it was switching back to.
+/// other's version failed its verification (or was switched back from by
+/// `--all-or-nothing`), the started one it was switching back to.
 fn checked_newer(
     config: &Config,
     state: &PairState,
@@ -325,7 +333,10 @@ fn checked_newer(
             // and its unmaps: the app it went back to was live before, records or not.
             let failed = [config.blue.as_str(), config.green.as_str()]
                 .into_iter()
-                .find(|app| meta.get(*app).is_some_and(AppMeta::verify_failed))?;
+                .find(|app| {
+                    meta.get(*app)
+                        .is_some_and(|m| m.verify_failed() || m.switched_back())
+                })?;
             let other = config.other(failed);
             state.started(other).then(|| other.to_string())
         })
@@ -445,6 +456,36 @@ mod tests {
         assert_eq!(
             lines(&steps)[0],
             "cf unmap-route a example.com --hostname live"
+        );
+    }
+
+    #[test]
+    fn both_live_while_switching_back_a_held_pair_finishes_the_switch_back() {
+        let c = config("");
+        let state = pair(
+            started(&["live.example.com"]),
+            started(&["live.example.com"]),
+        );
+        let (x, y) = ("2026-01-01T00:00:00Z x", "2026-02-01T00:00:00Z y");
+        // b passed its check and its verification, but its suite went back
+        // (--all-or-nothing): the newer checked version no longer counts.
+        let held: &[(&str, &str)] = &[(D, y), (C, y), (metadata::SWITCHED_BACK, y)];
+        let m = meta(&[("a", &[(D, x), (C, x)]), ("b", held)]);
+        let (steps, _, notes) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps),
+            ["cf unmap-route b example.com --hostname live", "cf stop b"]
+        );
+        assert!(
+            notes[0].contains("switching back from b because another deployment of its suite"),
+            "{notes:?}"
+        );
+        // Without records on a, the held version still does not win.
+        let m = meta(&[("b", held)]);
+        let (steps, _, _) = resolve(&c, &c.live, &state, &m).unwrap();
+        assert_eq!(
+            lines(&steps)[0],
+            "cf unmap-route b example.com --hostname live"
         );
     }
 

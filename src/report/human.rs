@@ -389,6 +389,12 @@ impl Sink for Human {
                 ));
                 for o in outcomes.iter() {
                     self.line(&match (o.exit_code, o.live_app.as_deref()) {
+                        (code, Some(app)) if o.switched_back => format!(
+                            "  {} {}: exit {code}; switched back to {app}: its new version passed, \
+                             but another deployment did not (--all-or-nothing)",
+                            self.paint("FAIL", RED),
+                            o.name
+                        ),
                         (0, Some(app)) => {
                             format!("  {}   {}: {app} is live", self.paint("ok", GREEN), o.name)
                         }

@@ -164,6 +164,7 @@ impl Json {
                         "label": facts.label,
                         "staged_app": facts.staged.filter(|_| o.exit_code == crate::error::EXIT_OK),
                         "error": facts.error,
+                        "switched_back": o.switched_back,
                     })
                 })
                 .collect();

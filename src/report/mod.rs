@@ -57,6 +57,9 @@ pub struct PairOutcome {
     pub live_app: Option<String>,
     /// The app that was live before, when known.
     pub previous_app: Option<String>,
+    /// `--all-or-nothing`: the pair switched and passed its verification, but went back
+    /// to its previous app because another pair of the suite did not.
+    pub switched_back: bool,
 }
 
 /// The sink of one pair of a suite: passes every event on as that pair's, and remembers
@@ -93,6 +96,7 @@ impl<'a> Tagged<'a> {
             exit_code,
             live_app,
             previous_app: previous,
+            switched_back: false,
         }
     }
 }
@@ -332,7 +336,14 @@ impl Recorder {
             Event::SuiteSummary { outcomes, .. } => {
                 let each: Vec<String> = outcomes
                     .iter()
-                    .map(|o| format!("{} {} {:?}", o.name, o.exit_code, o.live_app))
+                    .map(|o| {
+                        let back = if o.switched_back {
+                            " switched back"
+                        } else {
+                            ""
+                        };
+                        format!("{} {} {:?}{back}", o.name, o.exit_code, o.live_app)
+                    })
                     .collect();
                 format!("suite: {}", each.join("; "))
             }
