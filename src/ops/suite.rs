@@ -444,6 +444,144 @@ mod tests {
         );
     }
 
+    /// A local server answering every request with `status` (a pair's `[verify]` URL).
+    fn answering(status: u16) -> String {
+        use std::io::{Read, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
+                );
+            }
+        });
+        url
+    }
+
+    /// Pair `i` with `[verify]` against a server answering `status`.
+    fn verifying(i: usize, status: u16) -> Config {
+        let text = format!(
+            "[apps]\nblue = \"a{i}\"\ngreen = \"b{i}\"\n[routes]\ndomain = \"example.com\"\nlive = \"live{i}\"\nstaging = \"stg{i}\"\n\
+             [smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n\
+             [verify]\nduration = \"300ms\"\ninterval = \"50ms\"\nurl = \"{}\"\n",
+            answering(status)
+        );
+        Config::parse(&text, Path::new("deploy.toml")).unwrap()
+    }
+
+    /// After an --all-or-nothing deploy whose pair `failing` failed its verification:
+    /// every pair back on its old app, warm all along, the new one stopped, no live route
+    /// ever unserved; only the failing pair's version recorded as failed.
+    fn assert_all_switched_back(cf: &MemoryCf, n: usize, failing: usize) {
+        for i in 1..=n {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            assert_eq!(live_on(cf, i), a, "pair {i}");
+            assert_eq!(cf.started(&a), Some(true), "{a}");
+            assert_eq!(cf.started(&b), Some(false), "{b}");
+            assert!(cf.routes(&b).is_empty(), "{b}");
+            cf.assert_always_served(&format!("live{i}.example.com"));
+            let deploy = cf.annotation(&b, crate::metadata::DEPLOY).unwrap();
+            let record = |key| cf.annotation(&b, key);
+            assert_eq!(record(crate::metadata::LIVE_SINCE), None, "{b}");
+            if i == failing {
+                assert_eq!(record(crate::metadata::VERIFY_FAILED), Some(deploy));
+                assert_eq!(record(crate::metadata::SWITCHED_BACK), None);
+            } else {
+                // It passed: sent back, not failed.
+                assert_eq!(record(crate::metadata::VERIFY_FAILED), None, "{b}");
+                assert_eq!(record(crate::metadata::SWITCHED_BACK), Some(deploy));
+            }
+        }
+        // The old apps were never stopped: the way back is route calls only.
+        assert!(
+            !cf.mutations().iter().any(|m| m.starts_with("cf start")),
+            "{:#?}",
+            cf.mutations()
+        );
+    }
+
+    #[test]
+    fn all_or_nothing_switches_every_pair_back_when_one_fails_its_verification() {
+        let (cf, _, names) = suite(3);
+        let configs = vec![verifying(1, 200), verifying(2, 200), verifying(3, 500)];
+        let (result, events) = run(&cf, &configs, &names, 4, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        assert_all_switched_back(&cf, 3, 3);
+        let lines = events.lines();
+        for i in 1..=2 {
+            let warning = format!(
+                "[p{i}] warning: b{i} passed its verification, but another deployment of the suite did not: switching back (--all-or-nothing)"
+            );
+            assert!(lines.contains(&warning), "{lines:#?}");
+        }
+        assert_eq!(
+            lines.last().unwrap(),
+            "suite: p1 1 Some(\"a1\") switched back; p2 1 Some(\"a2\") switched back; p3 1 Some(\"a3\")"
+        );
+        // A plain deploy afterwards, the broken version fixed, converges.
+        cf.next_run("");
+        let fixed = vec![verifying(1, 200), verifying(2, 200), verifying(3, 200)];
+        let (result, _) = run(&cf, &fixed, &names, 4, false);
+        result.unwrap();
+        for i in 1..=3 {
+            assert_eq!(live_on(&cf, i), format!("b{i}"));
+            assert_eq!(cf.started(&format!("a{i}")), Some(false));
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+    }
+
+    #[test]
+    fn all_or_nothing_switches_back_one_at_a_time_and_pairs_without_verify_too() {
+        // One place: each pair gives it back while it waits after the switch, or the
+        // next could never switch; pair 1 has no [verify] and waits all the same.
+        let (cf, configs, names) = suite(3);
+        let configs = vec![configs[0].clone(), verifying(2, 200), verifying(3, 500)];
+        let (result, events) = run(&cf, &configs, &names, 1, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        assert_all_switched_back(&cf, 3, 3);
+        let lines = events.lines();
+        assert!(
+            lines.contains(
+                &"[p1] warning: b1 switched, but another deployment of the suite did not: switching back (--all-or-nothing)".to_string()
+            ),
+            "{lines:#?}"
+        );
+    }
+
+    #[test]
+    fn all_or_nothing_leaves_a_first_deploy_live_when_another_pair_goes_back() {
+        // Pair 1 has never been deployed: it has nothing to go back to, and its live
+        // route has been served by a1 alone since the switch.
+        let cf = MemoryCf::new()
+            .app("a2", true, &["live2.example.com"])
+            .app("b2", false, &[]);
+        let configs = vec![verifying(1, 200), verifying(2, 500)];
+        let names = vec!["p1".to_string(), "p2".to_string()];
+        let (result, events) = run(&cf, &configs, &names, 2, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        assert_eq!(live_on(&cf, 1), "a1");
+        assert_eq!(cf.started("a1"), Some(true));
+        cf.assert_always_served("live1.example.com");
+        assert_eq!(live_on(&cf, 2), "a2");
+        cf.assert_always_served("live2.example.com");
+        let lines = events.lines();
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                "[p1] warning: a1 is live, but another deployment of the suite did not pass"
+            )),
+            "{lines:#?}"
+        );
+        assert_eq!(
+            lines.last().unwrap(),
+            "suite: p1 0 Some(\"a1\"); p2 1 Some(\"a2\")"
+        );
+    }
+
     #[test]
     fn all_or_nothing_switches_every_pair_even_one_at_a_time() {
         // With one place, the first pair must give it up while it waits at the gate, or
