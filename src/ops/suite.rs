@@ -554,6 +554,42 @@ mod tests {
     }
 
     #[test]
+    fn all_or_nothing_switches_back_when_another_pairs_switch_is_undone() {
+        // The first unmap from an old app fails without effect: that pair's switch is
+        // undone, so the other, already switched, goes back too.
+        let (cf, configs, names) = suite(2);
+        let cf = cf.fail("unmap-route:1");
+        let (result, events) = run(&cf, &configs, &names, 2, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1);
+        let mut sent_back = 0;
+        for i in 1..=2 {
+            let (a, b) = (format!("a{i}"), format!("b{i}"));
+            assert_eq!(live_on(&cf, i), a);
+            assert_eq!(cf.started(&a), Some(true));
+            assert_eq!(cf.started(&b), Some(false));
+            cf.assert_always_served(&format!("live{i}.example.com"));
+            assert_eq!(cf.annotation(&b, crate::metadata::VERIFY_FAILED), None);
+            sent_back += usize::from(cf.annotation(&b, crate::metadata::SWITCHED_BACK).is_some());
+        }
+        assert_eq!(sent_back, 1, "{:#?}", events.lines());
+    }
+
+    #[test]
+    fn all_or_nothing_counts_a_switch_completed_forward_as_switched() {
+        // The first unmap from an old app takes effect but reports a failure: its
+        // recovery finishes the switch, and the other pair need not go back for it.
+        let (cf, configs, names) = suite(2);
+        let cf = cf.fail("unmap-route:1:after");
+        let (result, events) = run(&cf, &configs, &names, 2, true);
+        result.unwrap();
+        for i in 1..=2 {
+            assert_eq!(live_on(&cf, i), format!("b{i}"), "{:#?}", events.lines());
+            assert_eq!(cf.started(&format!("a{i}")), Some(false));
+            cf.assert_always_served(&format!("live{i}.example.com"));
+        }
+    }
+
+    #[test]
     fn all_or_nothing_leaves_a_first_deploy_live_when_another_pair_goes_back() {
         // Pair 1 has never been deployed: it has nothing to go back to, and its live
         // route has been served by a1 alone since the switch.
