@@ -205,3 +205,74 @@ fn an_interrupt_during_a_multi_pair_run_leaves_every_pair_safe() {
         live_app(&t, name);
     }
 }
+
+/// A local server answering 200 to everything: the `[verify]` URL of a healthy pair.
+fn answering_ok() -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            let _ = stream
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+        }
+    });
+    url
+}
+
+#[test]
+fn all_or_nothing_switches_every_pair_back_when_one_fails_its_verification() {
+    // `shop` (the sinatra pair) is verified through the live router, which answers 500
+    // for its new version only; `api` is verified against a server that always passes.
+    let text = format!(
+        "[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n\n\
+         [[deployments]]\nname = \"shop\"\napps = {{ blue = \"{BLUE}\", green = \"{GREEN}\" }}\n\
+         routes = {{ domain = \"{DOMAIN}\", live = \"sinatralive\", staging = \"sinatrastaging\" }}\n\
+         [deployments.verify]\nduration = \"1s\"\ninterval = \"100ms\"\nurl = \"{{live_url}}\"\n\n\
+         [[deployments]]\nname = \"api\"\napps = {{ blue = \"api_a\", green = \"api_b\" }}\n\
+         routes = {{ domain = \"{DOMAIN}\", live = \"api\", staging = \"api-staging\" }}\n\
+         [deployments.verify]\nduration = \"1s\"\ninterval = \"100ms\"\nurl = \"{}\"\n",
+        answering_ok()
+    );
+    let t = Test::blue_live_green_stopped()
+        .app("api_a", "started", &[&live("api")])
+        .app("api_b", "stopped", &[]);
+    let text = text.replace("{live_url}", t.live_url());
+    let t = t.config(&text).broken_app(GREEN);
+    let run = t.run(&["deploy", "--all-or-nothing"]);
+    run.expect_code(1)
+        .stderr_has("[shop] error: verify sinatra_b at http://")
+        .stderr_has("[api] warning: api_b passed its verification, but another deployment of the suite did not: switching back (--all-or-nothing)")
+        .stderr_has("the live routes went back to api_a, which had stayed started, and api_b is stopped")
+        .stderr_has("0 of 2 deployments deployed")
+        .stderr_has("  FAIL api: exit 1; switched back to api_a: its new version passed, but another deployment did not (--all-or-nothing)")
+        .stderr_has("error: 2 of 2 deployments did not deploy: shop (exit 1), api (exit 1)");
+    assert_eq!(live_app(&t, "api"), "api_a");
+    assert_eq!(t.app_state("api_b").as_deref(), Some("stopped"));
+    assert_eq!(t.app_routes(BLUE), [LIVE]);
+    assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
+    assert_eq!(t.app_state(GREEN).as_deref(), Some("stopped"));
+    assert!(t.app_routes(GREEN).is_empty());
+    // Both went back with route calls only: neither old app was ever stopped.
+    assert!(!run.mutations().iter().any(|m| m.starts_with("cf start")));
+    let log = t.log();
+    assert_always_served(&log, LIVE);
+    assert_always_served(&log, &live("api"));
+    // Only the broken version is recorded as failed; the healthy one as sent back.
+    let deploy = t.annotation("api_b", DEPLOY).unwrap();
+    assert_eq!(t.annotation("api_b", "cf-bluegreen/verify-failed"), None);
+    assert_eq!(
+        t.annotation("api_b", "cf-bluegreen/switched-back"),
+        Some(deploy)
+    );
+    assert!(t.annotation(GREEN, "cf-bluegreen/verify-failed").is_some());
+    // Fixed, a plain deploy converges both pairs.
+    std::fs::remove_file(t.state_dir().join("broken-app")).unwrap();
+    t.run(&["deploy"]).expect_code(0);
+    assert_eq!(live_app(&t, "api"), "api_b");
+    assert_eq!(t.app_routes(GREEN), [LIVE]);
+    assert_eq!(t.app_state(BLUE).as_deref(), Some("stopped"));
+}
