@@ -234,6 +234,9 @@ fn a_suite_summary_lists_every_deployment() {
     assert_eq!(api["live_app"], "api_a");
     assert_eq!(api["previous_app"], "api_a");
     assert!(api["error"].is_string(), "{api}");
+    // Without --all-or-nothing, nothing is ever switched back for another pair.
+    assert_eq!(web["switched_back"], false);
+    assert_eq!(api["switched_back"], false);
 
     let run = t.run(&["status", "--json"]);
     run.expect_code(0);

@@ -536,6 +536,46 @@ mod tests {
     }
 
     #[test]
+    fn the_json_summary_says_which_pairs_were_switched_back() {
+        #[derive(Clone, Default)]
+        struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+        impl std::io::Write for Shared {
+            fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+                self.0.lock().unwrap().extend_from_slice(buf);
+                Ok(buf.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let (cf, _, names) = suite(2);
+        let configs = [verifying(1, 200), verifying(2, 500)];
+        let pairs: Vec<Pair> = names
+            .iter()
+            .zip(&configs)
+            .map(|(name, config)| Pair { name, config })
+            .collect();
+        let out = Shared::default();
+        let json = crate::report::json::Json::to(Box::new(out.clone()), false);
+        let options = SuiteOptions {
+            parallel: 2,
+            all_or_nothing: true,
+            switch: SwitchOptions::default(),
+        };
+        let error = switch_all(&pairs, &cf, &json, "tester", Kind::Deploy, options).unwrap_err();
+        json.finish("deploy", error.exit_code(), Duration::ZERO);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let summary: serde_json::Value =
+            serde_json::from_str(text.lines().last().unwrap()).unwrap();
+        let pairs = summary["deployments"].as_array().unwrap();
+        let by_name = |n: &str| pairs.iter().find(|p| p["name"] == n).unwrap().clone();
+        assert_eq!(by_name("p1")["switched_back"], true, "{summary}");
+        assert_eq!(by_name("p1")["live_app"], "a1");
+        assert_eq!(by_name("p1")["exit_code"], 1);
+        assert_eq!(by_name("p2")["switched_back"], false, "{summary}");
+    }
+
+    #[test]
     fn all_or_nothing_switches_back_one_at_a_time_and_pairs_without_verify_too() {
         // One place: each pair gives it back while it waits after the switch, or the
         // next could never switch; pair 1 has no [verify] and waits all the same.
