@@ -276,3 +276,53 @@ fn all_or_nothing_switches_every_pair_back_when_one_fails_its_verification() {
     assert_eq!(t.app_routes(GREEN), [LIVE]);
     assert_eq!(t.app_state(BLUE).as_deref(), Some("stopped"));
 }
+
+#[test]
+fn all_or_nothing_an_interrupt_after_the_switch_leaves_every_previous_app_warm() {
+    // `api` has no [verify]: it switches and waits for `shop`, whose verification
+    // interrupts the run once `api`'s old app has lost its route (so `api` is waiting).
+    let t = Test::blue_live_green_stopped()
+        .app("api_a", "started", &[&live("api")])
+        .app("api_b", "stopped", &[]);
+    let api_a_routes = t.state_dir().join("apps/api_a/routes");
+    let command = format!(
+        "while [ -s '{}' ]; do sleep 0.05; done; kill -INT $PPID; sleep 5",
+        api_a_routes.display()
+    );
+    let text = format!(
+        "[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n\n\
+         [[deployments]]\nname = \"shop\"\napps = {{ blue = \"{BLUE}\", green = \"{GREEN}\" }}\n\
+         routes = {{ domain = \"{DOMAIN}\", live = \"sinatralive\", staging = \"sinatrastaging\" }}\n\
+         [deployments.verify]\nduration = \"10s\"\ninterval = \"100ms\"\nurl = \"{}\"\n\
+         command = [\"sh\", \"-c\", {command:?}]\n\n\
+         [[deployments]]\nname = \"api\"\napps = {{ blue = \"api_a\", green = \"api_b\" }}\n\
+         routes = {{ domain = \"{DOMAIN}\", live = \"api\", staging = \"api-staging\" }}\n",
+        t.live_url()
+    );
+    let t = t.config(&text);
+    let run = t.run(&["deploy", "--all-or-nothing"]);
+    // As an interrupt during a verification: the switch stays, the old app warm.
+    run.expect_code(130).stderr_has(
+        "[api] error: interrupted during unmap live route api.de.a9sapp.eu from api_a: \
+         the switch was done: api_b is live; api_a was left running without routes",
+    );
+    for (old, new, route) in [
+        (BLUE, GREEN, LIVE.to_string()),
+        ("api_a", "api_b", live("api")),
+    ] {
+        assert_eq!(t.app_routes(new), [route.as_str()], "{}", run.dump());
+        assert_eq!(t.app_state(new).as_deref(), Some("started"));
+        assert!(t.app_routes(old).is_empty(), "{old}");
+        assert_eq!(t.app_state(old).as_deref(), Some("started"), "{old}");
+        assert_always_served(&t.log(), &route);
+    }
+    // The next plain deploy resolves it and pushes to the warm previous apps.
+    let quick = text
+        .replace(&format!("command = [\"sh\", \"-c\", {command:?}]\n"), "")
+        .replace("duration = \"10s\"", "duration = \"1s\"");
+    assert_ne!(quick, text);
+    let t = t.config(&quick);
+    t.run(&["deploy"]).expect_code(0);
+    assert_eq!(live_app(&t, "api"), "api_a");
+    assert_eq!(t.app_routes(BLUE), [LIVE]);
+}

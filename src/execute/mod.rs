@@ -46,6 +46,10 @@ fn run_from(ctx: &Context, plan: &Plan, from: usize) -> Result<(), Error> {
             recover::at_once_message(ctx, plan, batch.start),
         );
         if crate::interrupt::requested() {
+            if switched_at.is_some_and(|at| batch.contains(&at)) {
+                // On the way to the gate after the switch: as at the gate.
+                return recover::interrupted_at_switched_gate(ctx, plan, batch.start);
+            }
             return recover::interrupted(ctx, plan, batch.start);
         }
         if let (Some(gate), Some(at)) = (ctx.gate, gate_at) {

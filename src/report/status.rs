@@ -46,11 +46,16 @@ pub fn render(config: &Config, pair: &PairState, meta: &BTreeMap<String, AppMeta
                 metadata::VERIFY_FAILED,
                 "FAILED its verification after the switch, deploy",
             ),
+            (
+                metadata::SWITCHED_BACK,
+                "switched back after its verification because another deployment of the suite did not pass (--all-or-nothing), deploy",
+            ),
             (metadata::LOCK, "LOCKED by"),
         ]
         .iter()
         // Only the current version's failed verification: an older one's says nothing now.
         .filter(|(key, _)| *key != metadata::VERIFY_FAILED || m.verify_failed())
+        .filter(|(key, _)| *key != metadata::SWITCHED_BACK || m.switched_back())
         .filter_map(|(key, label)| m.get(key).map(|v| format!("{label} {v}")))
         .collect();
         if !facts.is_empty() {
