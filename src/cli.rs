@@ -190,12 +190,14 @@ pub struct Pairs {
     pub select: Select,
 
     /// Switch no live route until every pair passed its checks, then switch them all; if
-    /// any failed, switch none
+    /// any failed, switch none, and switch every pair back if one fails after the switch
     #[arg(
         long,
         long_help = "Switch no live route until every selected pair passed its checks, then \
             switch them all together. If any pair failed, none switches: the pairs that passed \
-            are left as after an abort (staging route unmapped, new version stopped)."
+            are left as after an abort (staging route unmapped, new version stopped). After \
+            the switch, each pair keeps its previous app started until every pair switched and \
+            passed its verification ([verify]); if one did not, every pair switches back."
     )]
     pub all_or_nothing: bool,
 }

@@ -216,11 +216,8 @@ impl Hint for StepError {
             StepError::Held => Some(
                 "see the other deployments' errors; run again once all pass their checks".into(),
             ),
-            StepError::SwitchedBack => Some(
-                "this version passed: see the other deployments' errors, fix them, and run \
-                 again"
-                    .into(),
-            ),
+            // Recovery words it, knowing the command to run again.
+            StepError::SwitchedBack => None,
         }
     }
 }

@@ -273,6 +273,9 @@ pub(super) fn recover(
         StepError::Cf(e) => e
             .hint()
             .or_else(|| Some(format!("fix what cf reported above, then {again}"))),
+        StepError::SwitchedBack => Some(format!(
+            "this version passed; see the other deployments' errors, and once they are fixed, {again}"
+        )),
         // The check's errors say what to do themselves.
         other => other.hint(),
     };

@@ -1,7 +1,9 @@
 //! Several app pairs in one run (`[[deployments]]`): each pair runs the same workflow as
 //! a single one (its own lock, plan, recovery and records), up to `--parallel` at a time,
 //! and a failure in one leaves the others alone. With `--all-or-nothing`, no pair moves
-//! its live routes until every selected pair has passed its checks.
+//! its live routes until every selected pair has passed its checks, and none retires its
+//! previous app until every pair has switched and passed its verification: if one fails
+//! after the switch, every pair switches back.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
