@@ -632,6 +632,19 @@ mod tests {
     }
 
     #[test]
+    fn all_or_nothing_sends_back_a_switch_completed_forward_too() {
+        // Whichever pair's unmap takes effect but reports a failure has its switch
+        // completed forward, with its previous app kept started: it then waits like the
+        // others, and goes back when pair 2 fails its verification.
+        let (cf, configs, names) = suite(2);
+        let cf = cf.fail("unmap-route:1:after");
+        let configs = vec![configs[0].clone(), verifying(2, 500)];
+        let (result, events) = run(&cf, &configs, &names, 2, true);
+        assert_eq!(result.unwrap_err().exit_code(), 1, "{:#?}", events.lines());
+        assert_all_switched_back(&cf, 2, 2);
+    }
+
+    #[test]
     fn all_or_nothing_leaves_a_first_deploy_live_when_another_pair_goes_back() {
         // Pair 1 has never been deployed: it has nothing to go back to, and its live
         // route has been served by a1 alone since the switch.
