@@ -269,6 +269,10 @@ fn all_or_nothing_switches_every_pair_back_when_one_fails_its_verification() {
         Some(deploy)
     );
     assert!(t.annotation(GREEN, "cf-bluegreen/verify-failed").is_some());
+    t.run(&["status"])
+        .expect_code(0)
+        .stdout_has("api_b: deployed ")
+        .stdout_has("; switched back after its verification because another deployment of the suite did not pass (--all-or-nothing), deploy ");
     // Fixed, a plain deploy converges both pairs.
     std::fs::remove_file(t.state_dir().join("broken-app")).unwrap();
     t.run(&["deploy"]).expect_code(0);
