@@ -73,7 +73,7 @@ fn interrupted_with(
         {
             format!(
                 "the switch was done: {} is live; {} was left running without routes \
-             (`cf stop {}`, or let the next deploy push to it)",
+                 (`cf stop {}`, or let the next deploy push to it)",
                 plan.target,
                 plan.previous.as_deref().unwrap_or("the previous app"),
                 plan.previous.as_deref().unwrap_or("APP"),
@@ -322,9 +322,10 @@ pub(super) fn recover(
             plan.kind.name()
         ));
     } else if sent_back {
-        let passed = match ctx.config.verify {
-            Some(_) => "passed its verification",
-            None => "switched",
+        let verified = plan.steps.iter().any(|s| matches!(s, Step::Verify { .. }));
+        let passed = match verified {
+            true => "passed its verification",
+            false => "switched",
         };
         ctx.warn(&format!(
             "{} {passed}, but another deployment of the suite did not: switching back (--all-or-nothing)",
