@@ -266,13 +266,16 @@ fn all_or_nothing_switches_every_pair_back_when_one_fails_its_verification() {
     assert_eq!(t.annotation("api_b", "cf-bluegreen/verify-failed"), None);
     assert_eq!(
         t.annotation("api_b", "cf-bluegreen/switched-back"),
-        Some(deploy)
+        Some(deploy.clone())
     );
     assert!(t.annotation(GREEN, "cf-bluegreen/verify-failed").is_some());
     t.run(&["status"])
         .expect_code(0)
         .stdout_has("api_b: deployed ")
         .stdout_has("; switched back after its verification because another deployment of the suite did not pass (--all-or-nothing), deploy ");
+    t.run(&["status", "--json"])
+        .expect_code(0)
+        .stdout_has(&format!("\"switched_back\":\"{deploy}\""));
     // Fixed, a plain deploy converges both pairs.
     std::fs::remove_file(t.state_dir().join("broken-app")).unwrap();
     t.run(&["deploy"]).expect_code(0);

@@ -487,6 +487,8 @@ fn status_document(config: &Config, pair: &PairState, meta: &BTreeMap<String, Ap
                 // Only the current version's: an older one's record says nothing now.
                 "verify_failed": record(metadata::VERIFY_FAILED)
                     .filter(|_| meta.get(*name).is_some_and(|m| m.verify_failed())),
+                "switched_back": record(metadata::SWITCHED_BACK)
+                    .filter(|_| meta.get(*name).is_some_and(|m| m.switched_back())),
             })
         })
         .collect();
