@@ -8,10 +8,6 @@ use std::time::{Duration, Instant};
 use crate::child::{self, ChildError};
 use crate::config::{Smoke, Verify};
 
-/// The longest a single request may take: a hanging app fails the verification rather
-/// than hold it.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// The first failed check: when, and what it saw.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -48,9 +44,8 @@ pub fn watch(
 ) -> Result<(), VerifyError> {
     let started = Instant::now();
     let deadline = started + verify.duration;
-    let timeout = verify
-        .interval
-        .clamp(Duration::from_millis(500), ATTEMPT_TIMEOUT);
+    // A hanging app fails the verification rather than hold it.
+    let timeout = verify.timeout;
     let mut checks = 0u32;
     loop {
         if crate::interrupt::requested() {
@@ -63,8 +58,17 @@ pub fn watch(
             saw,
         };
         let check = &verify.check;
-        crate::smoke::attempt_once(smoke, check, timeout)
-            .map_err(|saw| fail(format!("{} {}", check.method, check.url), saw))?;
+        crate::smoke::attempt_once(smoke, check, timeout).map_err(|saw| {
+            // Say which limit a slow answer ran into: it may be the limit that is wrong.
+            let saw = match saw.contains("timed out") || saw.contains("timeout") {
+                true => format!(
+                    "{saw} (no answer within verify.timeout = {})",
+                    humantime::format_duration(timeout)
+                ),
+                false => saw,
+            };
+            fail(format!("{} {}", check.method, check.url), saw)
+        })?;
         if !verify.command.is_empty() {
             run_command(verify, timeout.max(smoke.timeout), on_line)
                 .map_err(|saw| fail(format!("`{}`", shell_words::join(&verify.command)), saw))?;
@@ -189,6 +193,28 @@ mod tests {
                 "into the verification (of 300ms): status 500 (expected 200), body: \"boom\""
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn a_slow_answer_fails_it_and_names_verify_timeout() {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/", listener.local_addr().unwrap());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf);
+                std::thread::sleep(Duration::from_millis(1500));
+                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
+            }
+        });
+        let (v, smoke) = verify(&url, "timeout = \"500ms\"\n");
+        assert_eq!(v.timeout, Duration::from_millis(500));
+        let e = watch(&v, &smoke, &|_| {}).unwrap_err().to_string();
+        assert!(
+            e.contains("(no answer within verify.timeout = 500ms)"),
+            "{e}"
         );
     }
 

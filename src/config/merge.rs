@@ -96,6 +96,7 @@ impl RawVerify {
         RawVerify {
             duration: self.duration.or(defaults.duration),
             interval: self.interval.or(defaults.interval),
+            timeout: self.timeout.or(defaults.timeout),
             url: self.url.or(defaults.url),
             expect_status: self.expect_status.or(defaults.expect_status),
             expect_body: self.expect_body.or(defaults.expect_body),

@@ -191,6 +191,8 @@ pub struct Switch {
 pub struct Verify {
     pub duration: Duration,
     pub interval: Duration,
+    /// The longest one request (and the command) may take before it counts as failed.
+    pub timeout: Duration,
     /// A GET of `verify.url` (default: the main live URL), with `smoke.headers` and the
     /// smoke check's trust; `key` is `None`.
     pub check: Check,

@@ -161,6 +161,7 @@ pub(super) struct RawSwitch {
 pub(super) struct RawVerify {
     pub(super) duration: Option<String>,
     pub(super) interval: Option<String>,
+    pub(super) timeout: Option<String>,
     pub(super) url: Option<String>,
     pub(super) expect_status: Option<u16>,
     pub(super) expect_body: Option<String>,

@@ -784,6 +784,14 @@ fn verify(
         DEFAULT_VERIFY_INTERVAL,
         problems,
     );
+    // By default as long as an interval, within 1s to 10s: a slow answer is a failed
+    // check, but a busy app gets a second.
+    let timeout = duration(
+        "verify.timeout",
+        raw.timeout.as_deref(),
+        interval.clamp(Duration::from_secs(1), Duration::from_secs(10)),
+        problems,
+    );
     let url = match raw.url.as_deref().filter(|u| !u.is_empty()) {
         Some(u) => {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
@@ -829,6 +837,7 @@ fn verify(
     Some(Verify {
         duration: length,
         interval,
+        timeout,
         check: Check {
             key: None,
             method: "GET".into(),
@@ -1239,6 +1248,20 @@ start-timeout = "30m"
         let v = parse(&on).unwrap().verify.unwrap();
         assert_eq!(v.duration, Duration::from_secs(300));
         assert_eq!(v.interval, DEFAULT_VERIFY_INTERVAL);
+        // One request may take an interval, 1s to 10s, unless verify.timeout says.
+        assert_eq!(v.timeout, Duration::from_secs(10));
+        let fast = format!("{MINIMAL}\n[verify]\nduration = \"1m\"\ninterval = \"200ms\"\n");
+        assert_eq!(
+            parse(&fast).unwrap().verify.unwrap().timeout,
+            Duration::from_secs(1)
+        );
+        let own = format!("{MINIMAL}\n[verify]\nduration = \"1m\"\ntimeout = \"30s\"\n");
+        assert_eq!(
+            parse(&own).unwrap().verify.unwrap().timeout,
+            Duration::from_secs(30)
+        );
+        let bad = format!("{MINIMAL}\n[verify]\nduration = \"1m\"\ntimeout = \"soon\"\n");
+        assert_eq!(keys(&bad), ["verify.timeout"]);
         assert_eq!(v.check.url, "https://sinatralive.de.a9sapp.eu/");
         assert_eq!(v.check.expect_status, 200);
         assert_eq!(v.check.expect_body.as_deref(), Some("ok"));
