@@ -313,6 +313,9 @@ fn all_or_nothing_an_interrupt_after_the_switch_leaves_every_previous_app_warm()
         "[api] error: interrupted during unmap live route api.de.a9sapp.eu from api_a: \
          the switch was done: api_b is live; api_a was left running without routes",
     );
+    // The summary names the app that is live now, not the one live before.
+    run.stderr_has("FAIL api: exit 130; api_b is live\n")
+        .stderr_has(&format!("FAIL shop: exit 130; {GREEN} is live\n"));
     for (old, new, route) in [
         (BLUE, GREEN, LIVE.to_string()),
         ("api_a", "api_b", live("api")),

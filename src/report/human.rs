@@ -400,9 +400,11 @@ impl Sink for Human {
                         }
                         (0, None) => format!("  {}   {}", self.paint("ok", GREEN), o.name),
                         (code, Some(app)) => format!(
-                            "  {} {}: exit {code}; {app} is still live",
+                            "  {} {}: exit {code}; {app} is {}live",
                             self.paint("FAIL", RED),
-                            o.name
+                            o.name,
+                            // An interrupted verification leaves the new app live.
+                            if o.previous_app.as_deref() == Some(app) { "still " } else { "" }
                         ),
                         (code, None) => {
                             format!("  {} {}: exit {code}", self.paint("FAIL", RED), o.name)

@@ -67,8 +67,20 @@ pub struct PairOutcome {
 pub struct Tagged<'a> {
     name: &'a str,
     inner: &'a dyn Sink,
-    /// (previous, target) of the last plan, and whether its summary came.
-    seen: std::sync::Mutex<(Option<String>, Option<String>, bool)>,
+    seen: std::sync::Mutex<PairSeen>,
+}
+
+/// What a pair's events said of how it ends.
+#[derive(Debug, Clone, Default)]
+struct PairSeen {
+    /// The last plan's previous app and target, and whether it makes the target live.
+    previous: Option<String>,
+    target: Option<String>,
+    switches: bool,
+    /// Its summary came.
+    done: bool,
+    /// The last recovery went forward (finished the switch).
+    forward: bool,
 }
 
 impl<'a> Tagged<'a> {
@@ -80,15 +92,23 @@ impl<'a> Tagged<'a> {
         }
     }
 
-    /// How the pair ended with `exit_code`: the new app live when it switched; the one
-    /// live before when the run failed and restored it; unknown when no safe state could
-    /// be restored.
+    /// How the pair ended with `exit_code`: the new app live when it switched (or a
+    /// recovery finished the switch, as after an interrupted verification); the one live
+    /// before when the run failed and restored it; unknown when no safe state could be
+    /// restored.
     pub fn outcome(&self, exit_code: i32) -> PairOutcome {
-        let (previous, target, done) = self.seen.lock().unwrap().clone();
+        let PairSeen {
+            previous,
+            target,
+            switches,
+            done,
+            forward,
+        } = self.seen.lock().unwrap().clone();
         let live_app = match exit_code {
             crate::error::EXIT_OK if done => target,
             crate::error::EXIT_OK => None,
             crate::error::EXIT_UNSAFE => None,
+            _ if forward && switches => target,
             _ => previous.clone(),
         };
         PairOutcome {
@@ -105,10 +125,17 @@ impl Sink for Tagged<'_> {
     fn emit(&self, event: Event<'_>) {
         match &event {
             Event::PlanReady { plan, .. } => {
-                *self.seen.lock().unwrap() =
-                    (plan.previous.clone(), Some(plan.target.clone()), false);
+                *self.seen.lock().unwrap() = PairSeen {
+                    previous: plan.previous.clone(),
+                    target: Some(plan.target.clone()),
+                    switches: plan.kind.switches(),
+                    ..PairSeen::default()
+                };
             }
-            Event::Summary { .. } => self.seen.lock().unwrap().2 = true,
+            Event::Summary { .. } => self.seen.lock().unwrap().done = true,
+            // The last recovery decides: one that finished the switch forward and then
+            // verified it may still switch back.
+            Event::RecoveryDecided { forward, .. } => self.seen.lock().unwrap().forward = *forward,
             _ => {}
         }
         self.inner.emit_for(self.name, event);
