@@ -293,3 +293,73 @@ fn a_switch_back_to_an_old_app_without_running_instances_keeps_both_mapped_and_e
     assert_eq!(routes, [LIVE]);
     assert_eq!(t.app_state(GREEN).as_deref(), Some("started"));
 }
+
+#[test]
+fn a_rollback_after_a_switch_back_refuses_to_put_the_rejected_version_live() {
+    let t = verifying(Test::blue_live_green_stopped().broken_app(GREEN), "");
+    t.run(&["deploy"]).expect_code(1);
+    let run = t.run(&["rollback"]);
+    run.expect_code(1)
+        .stderr_has(&format!(
+            "nothing to roll back: {GREEN} holds the newer version, which failed its verification after the switch"
+        ))
+        .stderr_has(&format!("{BLUE} already serves the version that was live before it"));
+    // Refused from the first read: nothing written, not even the lock.
+    assert!(!run.calls.iter().any(Call::is_mutating), "{}", run.dump());
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+}
+
+/// The switch back fails for good at its first map back (three attempts): the rejected
+/// green alone holds the live route, blue started without routes, exit 3.
+fn switch_back_stopped_before_its_map_back() -> Test {
+    let t = verifying(Test::blue_live_green_stopped().broken_app(GREEN), "");
+    // map-route 1: staging, 2: live, 3-5: the live route back to blue, three times.
+    t.run_with(
+        &["deploy"],
+        &[("FAKE_CF_FAIL", "map-route:3,map-route:4,map-route:5")],
+    )
+    .expect_code(3);
+    assert!(t.app_routes(GREEN).iter().any(|r| r == LIVE));
+    assert!(t.app_routes(BLUE).is_empty());
+    assert_eq!(t.app_state(BLUE).as_deref(), Some("started"));
+    t
+}
+
+#[test]
+fn the_next_deploy_finishes_a_switch_back_that_stopped_before_its_map_back() {
+    let t = switch_back_stopped_before_its_map_back();
+    std::fs::remove_file(t.state_dir().join("broken-app")).unwrap();
+    let run = t.run(&["deploy", "--force-unlock"]);
+    run.expect_code(0).stderr_has(&format!(
+        "{GREEN} holds the live routes with a version that was switched back from, and {BLUE} is still started"
+    ));
+    // The switch back first, then the push over the rejected version.
+    let m = run.mutations();
+    let at = |needle: &str| {
+        m.iter()
+            .position(|c| c.starts_with(needle))
+            .unwrap_or_else(|| panic!("no {needle:?} in {m:#?}"))
+    };
+    let back = at(&format!(
+        "cf map-route {BLUE} de.a9sapp.eu --hostname sinatralive"
+    ));
+    let off = at(&format!(
+        "cf unmap-route {GREEN} de.a9sapp.eu --hostname sinatralive"
+    ));
+    let stop = at(&format!("cf stop {GREEN}"));
+    let push = at(&format!("cf push {GREEN}"));
+    assert!(back < off && off < stop && stop < push, "{m:#?}");
+    t.assert_converged(&[LIVE]);
+    assert_eq!(t.app_routes(GREEN), [LIVE]);
+    assert_always_served(&t.log(), LIVE);
+}
+
+#[test]
+fn a_rollback_finishes_a_switch_back_that_stopped_before_its_map_back() {
+    let t = switch_back_stopped_before_its_map_back();
+    let run = t.run(&["rollback", "--force-unlock"]);
+    run.expect_code(0);
+    assert!(!run.mutations().iter().any(|m| m.starts_with("cf start")));
+    t.assert_clean(BLUE, &[LIVE], Some("stopped"));
+    assert_always_served(&t.log(), LIVE);
+}

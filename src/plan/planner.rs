@@ -9,7 +9,10 @@ use crate::config::{Config, Unlisted};
 use crate::metadata::{self, AppMeta, DeployId};
 use crate::route::Route;
 
-use super::resolve::{nothing_staged, resolve_keeping, rollback_while_staged, staged};
+use super::resolve::{
+    finish_switch_back, nothing_staged, rejected, resolve_keeping, rollback_to_rejected,
+    rollback_while_staged, staged,
+};
 use super::{Kind, PairState, Plan, PlanError, Retire, RouteRole, Step};
 
 /// The live app: the app of the pair holding the main live route.
@@ -356,7 +359,10 @@ fn resolved_keeping<'a>(
     keep: Option<&str>,
 ) -> Result<Inputs<'a>, PlanError> {
     let live = live_routes(config, pair, meta)?;
-    let (steps, state, notes) = resolve_keeping(config, &live, pair, meta, keep)?;
+    let (mut steps, mut state, mut notes) = resolve_keeping(config, &live, pair, meta, keep)?;
+    if kind != Kind::Rollback {
+        finish_switch_back(config, &live, &mut state, meta, &mut steps, &mut notes);
+    }
     Ok(Inputs {
         config,
         kind,
@@ -521,6 +527,9 @@ pub fn plan_rollback(
         });
     };
     let target = config.other(&current).to_string();
+    if rejected(meta, &target) {
+        return Err(rollback_to_rejected(config, &target, meta));
+    }
     if state.get(&target).is_none() {
         return Err(PlanError::NoRollback {
             reason: format!(

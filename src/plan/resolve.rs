@@ -96,7 +96,112 @@ pub fn refuse_early(
     match (kind, found) {
         (Kind::Promote | Kind::Abort, None) => Err(nothing_staged(kind, config, meta)),
         (Kind::Rollback, Some(staged)) => Err(rollback_while_staged(config, &staged)),
+        // After a clean switch back the rejected version is stopped and the other app
+        // serves: a rollback would put the rejected one live. (Started, it may still hold
+        // the live routes after a switch back stopped hard: the full read decides.)
+        (Kind::Rollback, None) => match [&config.blue, &config.green]
+            .into_iter()
+            .find(|app| rejected(meta, app) && !started(app) && started(config.other(app)))
+        {
+            Some(app) => Err(rollback_to_rejected(config, app, meta)),
+            None => Ok(()),
+        },
         _ => Ok(()),
+    }
+}
+
+/// Whether the version on `app` was switched back from: it failed its verification, or
+/// `--all-or-nothing` sent it back. Only the current version's record counts.
+pub(super) fn rejected(meta: &BTreeMap<String, AppMeta>, app: &str) -> bool {
+    meta.get(app)
+        .is_some_and(|m| m.verify_failed() || m.switched_back())
+}
+
+/// A rollback to `app`, whose version was switched back from: it is the newer version,
+/// not the previous one, and nothing verifies a rollback.
+pub(super) fn rollback_to_rejected(
+    config: &Config,
+    app: &str,
+    meta: &BTreeMap<String, AppMeta>,
+) -> PlanError {
+    let m = meta.get(app);
+    let why = match m.and_then(|m| m.get(metadata::VERIFY_FAILED)).filter(|_| m.is_some_and(AppMeta::verify_failed)) {
+        Some(deploy) => format!("failed its verification after the switch (deploy {deploy})"),
+        None => format!(
+            "was switched back because another deployment of the suite did not pass (--all-or-nothing; deploy {})",
+            m.and_then(|m| m.get(metadata::SWITCHED_BACK)).unwrap_or("?")
+        ),
+    };
+    PlanError::NoRollback {
+        reason: format!(
+            "{app} holds the newer version, which {why}; {} already serves the version that was live before it",
+            config.other(app)
+        ),
+        hint: format!(
+            "there is no older version on this pair to go back to: fix the new version and              `cf-bluegreen deploy` it (it goes to {app}); `cf-bluegreen status` shows the records"
+        ),
+    }
+}
+
+/// What a switch back leaves when it stopped before its first map back (exit 3 after its
+/// retries, a kill): the rejected version alone holds the live routes, started, and the
+/// app it was going back to is started without routes. A deploy finishes that switch
+/// back first, so that the rejected version does not serve while it pushes — and pushes
+/// over the rejected version, not over the good one. Only when the other app is started
+/// without routes and holds a version that passed its check (or one this tool never
+/// pushed) and was not rejected itself: the version that served before the switch. Otherwise (the other app stopped, say), the rejected version stays
+/// live until this deploy switches, and a note says so. Not for a rollback, whose own
+/// plan is that switch back (to the other app, started: no start).
+pub(super) fn finish_switch_back(
+    config: &Config,
+    live: &[Route],
+    state: &mut PairState,
+    meta: &BTreeMap<String, AppMeta>,
+    steps: &mut Vec<Step>,
+    notes: &mut Vec<String>,
+) {
+    let [holder] = state.holders(config.main_live())[..] else {
+        return;
+    };
+    let (holder, other) = (holder.to_string(), config.other(holder).to_string());
+    if !rejected(meta, &holder) {
+        return;
+    }
+    // Unchecked code never gets live traffic: a version this tool pushed to `other` must
+    // have passed its check (one it never pushed, of an app adopted as it was, served
+    // before the switch that was switched back from).
+    let vetted = meta
+        .get(&other)
+        .is_none_or(|m| m.get(metadata::DEPLOY).is_none() || m.checked());
+    let good =
+        state.started(&other) && state.get(&other).is_some_and(|s| s.routes.is_empty()) && vetted;
+    if !good {
+        notes.push(format!(
+            "the live app {holder} holds a version that was switched back from (see `cf-bluegreen status`), \
+             and {other} cannot take the live routes back (not started, or its version not checked): \
+             {holder} serves until this deploy switches"
+        ));
+        return;
+    }
+    notes.push(format!(
+        "{holder} holds the live routes with a version that was switched back from, and {other} is \
+         still started: an earlier switch back was stopped before it moved them; finishing it first"
+    ));
+    // Maps before unmaps, as in every resolution: no live route without an app.
+    let mut moves: Vec<Step> = live
+        .iter()
+        .filter(|r| state.holds(&holder, r) && !state.holds(&other, r))
+        .map(|r| Step::map_route(&other, r, RouteRole::Live))
+        .collect();
+    moves.extend(
+        live.iter()
+            .filter(|r| state.holds(&holder, r))
+            .map(|r| Step::unmap_route(&holder, r, RouteRole::Live)),
+    );
+    moves.push(Step::Stop { app: holder });
+    for step in moves {
+        state.apply(&step);
+        steps.push(step);
     }
 }
 
@@ -674,6 +779,81 @@ mod tests {
         let (steps, _, notes) =
             resolve_keeping(&c, &c.live, &staged_state, &records, Some("b")).unwrap();
         assert!(steps.is_empty() && notes.is_empty(), "{steps:?} {notes:?}");
+    }
+
+    #[test]
+    fn a_switch_back_stopped_before_its_maps_is_finished_by_a_deploy_not_a_rollback() {
+        let c = config("");
+        let (x, y) = ("2026-01-01T00:00:00Z x", "2026-02-01T00:00:00Z y");
+        // b, rejected, alone on the live route; a started without routes.
+        let state = pair(started(&[]), started(&["live.example.com"]));
+        let failed: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)];
+        let m = meta(&[("a", &[(D, x), (C, x)]), ("b", failed)]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        let commands: Vec<String> = plan
+            .commands()
+            .iter()
+            .filter(|c| c.name() != "curl")
+            .map(ToString::to_string)
+            .take(4)
+            .collect();
+        assert_eq!(
+            commands,
+            [
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf stop b",
+                "cf push b --no-route"
+            ]
+        );
+        assert_eq!(plan.previous.as_deref(), Some("a"));
+        // A rollback is that switch back itself: to a, started, without a start.
+        let plan = crate::plan::plan_rollback(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(
+            (plan.target.as_str(), plan.previous.as_deref()),
+            ("a", Some("b"))
+        );
+        assert!(!plan.steps.iter().any(|s| matches!(s, Step::Start { .. })));
+        // Not when a is stopped, or holds a version pushed but never checked.
+        for (a_state, a_records) in [
+            (stopped(&[]), vec![(D, x), (C, x)]),
+            (started(&[]), vec![(D, x)]),
+        ] {
+            let state = pair(a_state, started(&["live.example.com"]));
+            let m = meta(&[("a", &a_records), ("b", failed)]);
+            let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+            assert_eq!(plan.target, "a", "{:?}", plan.notes);
+            assert!(plan
+                .notes
+                .iter()
+                .any(|n| n.contains("cannot take the live routes back")));
+        }
+    }
+
+    #[test]
+    fn a_rollback_to_a_rejected_version_is_refused() {
+        let c = config("");
+        let y = "2026-02-01T00:00:00Z y";
+        let failed: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)];
+        let m = meta(&[("b", failed)]);
+        // From the first round: b stopped, a started.
+        let only_a = |app: &str| app == "a";
+        let e = refuse_early(Kind::Rollback, &c, &m, &only_a).unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "nothing to roll back: b holds the newer version, which failed its verification after the switch"
+            ),
+            "{e}"
+        );
+        // From the full read too.
+        let state = pair(started(&["live.example.com"]), stopped(&[]));
+        let e = crate::plan::plan_rollback(&c, &state, &m, &DeployId("id".into())).unwrap_err();
+        assert!(matches!(e, PlanError::NoRollback { .. }), "{e}");
+        // Sent back by --all-or-nothing: the same.
+        let held: &[(&str, &str)] = &[(D, y), (C, y), (metadata::SWITCHED_BACK, y)];
+        let m = meta(&[("b", held)]);
+        let e = refuse_early(Kind::Rollback, &c, &m, &only_a).unwrap_err();
+        assert!(e.to_string().contains("--all-or-nothing"), "{e}");
     }
 
     #[test]
