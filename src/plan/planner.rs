@@ -317,10 +317,17 @@ fn switch(inputs: Inputs, target: String, previous: Option<String>) -> Plan {
         &config.staging,
         RouteRole::Staging,
     ));
+    let mut values = vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))];
+    if kind == Kind::Promote {
+        // Cleared already with the checked record; again here, since that write may
+        // have failed (a warning), and a staged record left on a live app would make a
+        // later rollback take it for a version still waiting.
+        values.push((metadata::STAGED.into(), None));
+    }
     steps.push(Step::Annotate {
         app: target.clone(),
         guid: guid_of(meta, &target),
-        values: vec![(metadata::LIVE_SINCE.into(), Some(live_since(id, kind)))],
+        values,
     });
     steps.extend(retire_step);
     Plan {
