@@ -20,6 +20,8 @@ pub mod preflight;
 pub mod report;
 pub mod route;
 pub mod smoke;
+#[cfg(test)]
+mod test_http;
 pub mod vars_file;
 pub mod verify;
 

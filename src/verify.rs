@@ -132,33 +132,21 @@ fn run_command(
 mod tests {
     use super::*;
     use crate::plan::fixtures::config;
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
+    use crate::test_http::{serve, Answer};
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
-    /// Answers 200 "ok" to the first `good` requests, then 500 "boom".
+    /// Answers 200 "ok" to the first `good` requests, then 500 "boom"; counts them.
     fn server(good: usize) -> (String, Arc<AtomicUsize>) {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
         let seen = Arc::new(AtomicUsize::new(0));
         let count = seen.clone();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let n = count.fetch_add(1, Ordering::SeqCst);
-                let (status, body) = if n < good {
-                    ("200 OK", "ok")
-                } else {
-                    ("500 Internal Server Error", "boom")
-                };
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
+        let url = serve(move |n| {
+            count.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = if n < good { (200, "ok") } else { (500, "boom") };
+            Answer {
+                status,
+                body,
+                delay: Duration::ZERO,
             }
         });
         (url, seen)
@@ -198,16 +186,10 @@ mod tests {
 
     #[test]
     fn a_slow_answer_fails_it_and_names_verify_timeout() {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                std::thread::sleep(Duration::from_millis(1500));
-                let _ = write!(stream, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n");
-            }
+        let url = serve(|_| Answer {
+            status: 200,
+            body: "",
+            delay: Duration::from_millis(1500),
         });
         let (v, smoke) = verify(&url, "timeout = \"500ms\"\n");
         assert_eq!(v.timeout, Duration::from_millis(500));

@@ -1080,26 +1080,7 @@ fn a_staged_record_left_on_a_promoted_version_does_not_block_a_rollback() {
     assert_eq!(cf.routes("a"), [LIVE]);
 }
 
-/// A local server answering every request with `status` (the live URL of `[verify]`).
-fn answering(status: u16) -> String {
-    use std::io::{Read, Write};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}/", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { return };
-            let mut buf = [0u8; 4096];
-            let _ = stream.read(&mut buf);
-            let body = if status == 200 { "Hello" } else { "boom" };
-            let _ = write!(
-                stream,
-                "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    url
-}
+use crate::test_http::answering;
 
 /// QUICK with `[verify]` against `url`, and `[switch]` keys before it.
 fn verifying(url: &str, switch: &str) -> Config {

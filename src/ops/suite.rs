@@ -446,24 +446,7 @@ mod tests {
         );
     }
 
-    /// A local server answering every request with `status` (a pair's `[verify]` URL).
-    fn answering(status: u16) -> String {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/", listener.local_addr().unwrap());
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { return };
-                let mut buf = [0u8; 4096];
-                let _ = stream.read(&mut buf);
-                let _ = write!(
-                    stream,
-                    "HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok"
-                );
-            }
-        });
-        url
-    }
+    use crate::test_http::answering;
 
     /// Pair `i` with `[verify]` against a server answering `status`.
     fn verifying(i: usize, status: u16) -> Config {
