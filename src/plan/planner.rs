@@ -366,10 +366,15 @@ fn resolved_keeping<'a>(
     keep: Option<&str>,
 ) -> Result<Inputs<'a>, PlanError> {
     let live = live_routes(config, pair, meta)?;
-    let (mut steps, mut state, mut notes) = resolve_keeping(config, &live, pair, meta, keep)?;
-    if kind != Kind::Rollback {
-        finish_switch_back(config, &live, &mut state, meta, &mut steps, &mut notes);
-    }
+    // First, before the other resolution steps (see `finish_switch_back`); a rollback's
+    // own plan is that switch back.
+    let (mut steps, finished, mut notes) = match finish_switch_back(config, &live, pair, meta) {
+        Some((steps, state, note)) if kind != Kind::Rollback => (steps, state, vec![note]),
+        _ => (Vec::new(), pair.clone(), Vec::new()),
+    };
+    let (more, state, more_notes) = resolve_keeping(config, &live, &finished, meta, keep)?;
+    steps.extend(more);
+    notes.extend(more_notes);
     Ok(Inputs {
         config,
         kind,

@@ -118,76 +118,133 @@ pub(super) fn rejected(meta: &BTreeMap<String, AppMeta>, app: &str) -> bool {
 }
 
 /// A rollback to `app`, whose version was switched back from: it is the newer version,
-/// not the previous one, and nothing verifies a rollback.
+/// not the previous one, and nothing verifies a rollback. Names the version (its deploy
+/// and label), when it was rejected — in the deploy that pushed it, the one its record
+/// names — and what to do instead.
 pub(super) fn rollback_to_rejected(
     config: &Config,
     app: &str,
     meta: &BTreeMap<String, AppMeta>,
 ) -> PlanError {
     let m = meta.get(app);
-    let why = match m.and_then(|m| m.get(metadata::VERIFY_FAILED)).filter(|_| m.is_some_and(AppMeta::verify_failed)) {
-        Some(deploy) => format!("failed its verification after the switch (deploy {deploy})"),
-        None => format!(
-            "was switched back because another deployment of the suite did not pass (--all-or-nothing; deploy {})",
-            m.and_then(|m| m.get(metadata::SWITCHED_BACK)).unwrap_or("?")
-        ),
+    let record = |key: &str| m.and_then(|m| m.get(key));
+    let label = record(metadata::LABEL)
+        .map(|l| format!(", labelled {l}"))
+        .unwrap_or_default();
+    let when = |deploy: Option<&str>| match deploy.and_then(|d| d.split_once(' ')) {
+        Some((time, who)) => format!("in the deploy {who} started at {time}"),
+        None => format!("in deploy {}", deploy.unwrap_or("?")),
+    };
+    let why = if m.is_some_and(AppMeta::verify_failed) {
+        format!(
+            "failed its verification after the switch, {} (cf-bluegreen/verify-failed{label})",
+            when(record(metadata::VERIFY_FAILED))
+        )
+    } else {
+        format!(
+            "was switched back because another deployment of the suite did not pass \
+             (--all-or-nothing), {} (cf-bluegreen/switched-back{label})",
+            when(record(metadata::SWITCHED_BACK))
+        )
     };
     PlanError::NoRollback {
         reason: format!(
-            "{app} holds the newer version, which {why}; {} already serves the version that was live before it",
+            "{app} holds the newer version, which {why}; {} already serves the version that was \
+             live before it",
             config.other(app)
         ),
         hint: format!(
-            "there is no older version on this pair to go back to: fix the new version and              `cf-bluegreen deploy` it (it goes to {app}); `cf-bluegreen status` shows the records"
+            "there is no older version on this pair to go back to, and a rollback would put the \
+             rejected one live, unverified: fix the new version and `cf-bluegreen deploy` it (it \
+             goes to {app}); `cf-bluegreen status` shows the records"
         ),
     }
 }
 
 /// What a switch back leaves when it stopped before its first map back (exit 3 after its
-/// retries, a kill): the rejected version alone holds the live routes, started, and the
-/// app it was going back to is started without routes. A deploy finishes that switch
-/// back first, so that the rejected version does not serve while it pushes — and pushes
-/// over the rejected version, not over the good one. Only when the other app is started
-/// without routes and holds a version that passed its check (or one this tool never
-/// pushed) and was not rejected itself: the version that served before the switch. Otherwise (the other app stopped, say), the rejected version stays
-/// live until this deploy switches, and a note says so. Not for a rollback, whose own
-/// plan is that switch back (to the other app, started: no start).
+/// retries, a kill, a second Ctrl-C): the rejected version alone holds the live routes,
+/// started, and the app it was going back to is still started without them. A deploy
+/// finishes that switch back first, so that the rejected version does not serve while it
+/// pushes — and pushes over the rejected version, not over the good, warm one. Not for a
+/// rollback, whose own plan is that switch back (to the other app, started: no start).
+///
+/// `pair` is the state as observed, before any other resolution step: those would move
+/// extra live routes the switch back had already mapped back over to the rejected app.
 pub(super) fn finish_switch_back(
     config: &Config,
     live: &[Route],
-    state: &mut PairState,
+    pair: &PairState,
     meta: &BTreeMap<String, AppMeta>,
-    steps: &mut Vec<Step>,
-    notes: &mut Vec<String>,
-) {
-    let [holder] = state.holders(config.main_live())[..] else {
-        return;
+) -> Option<(Vec<Step>, PairState, String)> {
+    let [holder] = pair.holders(config.main_live())[..] else {
+        return None;
     };
     let (holder, other) = (holder.to_string(), config.other(holder).to_string());
-    if !rejected(meta, &holder) {
-        return;
-    }
-    // Unchecked code never gets live traffic: a version this tool pushed to `other` must
-    // have passed its check (one it never pushed, of an app adopted as it was, served
-    // before the switch that was switched back from).
-    let vetted = meta
-        .get(&other)
-        .is_none_or(|m| m.get(metadata::DEPLOY).is_none() || m.checked());
-    let good =
-        state.started(&other) && state.get(&other).is_some_and(|s| s.routes.is_empty()) && vetted;
-    if !good {
-        notes.push(format!(
-            "the live app {holder} holds a version that was switched back from (see `cf-bluegreen status`), \
-             and {other} cannot take the live routes back (not started, or its version not checked): \
-             {holder} serves until this deploy switches"
+    let held = meta
+        .get(&holder)
+        .filter(|m| m.verify_failed() || m.switched_back())?;
+    let what = match held
+        .get(metadata::VERIFY_FAILED)
+        .filter(|_| held.verify_failed())
+    {
+        Some(deploy) => format!("failed its verification after the switch (deploy {deploy})"),
+        None => format!(
+            "was switched back from by --all-or-nothing (deploy {})",
+            held.get(metadata::SWITCHED_BACK).unwrap_or("?")
+        ),
+    };
+    // The other app takes the live routes back only if its records prove that its
+    // current version is the one that served before the rejected one, so that this can
+    // never put a version live that was not (a staged one waiting for approval, one a
+    // later run pushed and checked but never switched to). `live-since` proves it: every
+    // push clears it, and it is written only once a switch to that version finished;
+    // since then the only switch away from it is the rejected one (a rollback would have
+    // written the rejected app's own live-since). An app this tool never pushed (no
+    // `deploy` record) was adopted as it was: the rejected version was switched to from
+    // it. Not the deploy ids' order: they come from the clocks of different machines.
+    // Without that proof — a version that went live in a run cut short before its
+    // `live-since` — the rejected version keeps serving until this run switches, as
+    // before, and the warning says so.
+    let records = meta.get(&other);
+    let served_before = records.is_none_or(|m| {
+        m.get(metadata::DEPLOY).is_none()
+            || (m.get(metadata::LIVE_SINCE).is_some() && !m.verify_failed() && !m.switched_back())
+    });
+    let status = pair.get(&other);
+    let why_not = match status {
+        None => Some(format!("{other} does not exist")),
+        Some(s) if !s.started() => Some(format!("{other} is stopped")),
+        Some(s) if !s.instances.is_empty() && s.running_instances() == 0 => Some(format!(
+            "no instance of {other} is running ({})",
+            s.instances.join(", ")
+        )),
+        Some(_) if pair.holds(&other, &config.staging) => Some(format!(
+            "{other} holds the staging route {}: its version was not the live one",
+            config.staging
+        )),
+        Some(_) if !served_before => Some(format!(
+            "the records of {other} do not show that its version was live before (no cf-bluegreen/live-since)"
+        )),
+        Some(_) => None,
+    };
+    if let Some(why_not) = why_not {
+        return Some((
+            Vec::new(),
+            pair.clone(),
+            format!(
+                "the live app {holder} holds a version that {what}: a switch back did not finish, \
+                 and {other} cannot take the live routes back ({why_not}): {holder} serves until \
+                 this run switches"
+            ),
         ));
-        return;
     }
-    notes.push(format!(
+    let note = format!(
         "{holder} holds the live routes with a version that was switched back from, and {other} is \
-         still started: an earlier switch back was stopped before it moved them; finishing it first"
-    ));
+         still started: the switch back (the version {what}) was stopped before it moved them; \
+         finishing it first: the live routes go back to {other}, and {holder} is stopped"
+    );
     // Maps before unmaps, as in every resolution: no live route without an app.
+    let mut state = pair.clone();
     let mut moves: Vec<Step> = live
         .iter()
         .filter(|r| state.holds(&holder, r) && !state.holds(&other, r))
@@ -198,11 +255,13 @@ pub(super) fn finish_switch_back(
             .filter(|r| state.holds(&holder, r))
             .map(|r| Step::unmap_route(&holder, r, RouteRole::Live)),
     );
-    moves.push(Step::Stop { app: holder });
-    for step in moves {
-        state.apply(&step);
-        steps.push(step);
+    if state.started(&holder) {
+        moves.push(Step::Stop { app: holder });
     }
+    for step in &moves {
+        state.apply(step);
+    }
+    Some((moves, state, note))
 }
 
 pub(super) fn nothing_staged(
@@ -781,32 +840,56 @@ mod tests {
         assert!(steps.is_empty() && notes.is_empty(), "{steps:?} {notes:?}");
     }
 
+    /// The commands of `plan` but the annotations and the checks.
+    fn cf_lines(plan: &crate::plan::Plan) -> Vec<String> {
+        plan.commands()
+            .iter()
+            .filter(|c| c.name() != "curl")
+            .map(ToString::to_string)
+            .collect()
+    }
+
     #[test]
     fn a_switch_back_stopped_before_its_maps_is_finished_by_a_deploy_not_a_rollback() {
         let c = config("");
         let (x, y) = ("2026-01-01T00:00:00Z x", "2026-02-01T00:00:00Z y");
-        // b, rejected, alone on the live route; a started without routes.
-        let state = pair(started(&[]), started(&["live.example.com"]));
+        // b, rejected, alone on the live route (and still on the staging route, as the
+        // switch back unmaps it after the live routes); a, live before, started without
+        // routes.
+        let state = pair(
+            started(&[]),
+            started(&["live.example.com", "stg.example.com"]),
+        );
         let failed: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)];
-        let m = meta(&[("a", &[(D, x), (C, x)]), ("b", failed)]);
+        let was_live: &[(&str, &str)] = &[(D, x), (C, x), (metadata::LIVE_SINCE, x)];
+        let m = meta(&[("a", was_live), ("b", failed)]);
         let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
-        let commands: Vec<String> = plan
-            .commands()
-            .iter()
-            .filter(|c| c.name() != "curl")
-            .map(ToString::to_string)
-            .take(4)
-            .collect();
         assert_eq!(
-            commands,
+            cf_lines(&plan)[..5],
             [
                 "cf map-route a example.com --hostname live",
                 "cf unmap-route b example.com --hostname live",
                 "cf stop b",
+                "cf unmap-route b example.com --hostname stg",
                 "cf push b --no-route"
             ]
         );
-        assert_eq!(plan.previous.as_deref(), Some("a"));
+        assert_eq!(
+            (plan.target.as_str(), plan.previous.as_deref()),
+            ("b", Some("a"))
+        );
+        assert!(
+            plan.notes[0].starts_with(
+                "b holds the live routes with a version that was switched back from, and a is still started: \
+                 the switch back (the version failed its verification after the switch (deploy 2026-02-01T00:00:00Z y))"
+            ),
+            "{:?}",
+            plan.notes
+        );
+        // An app the tool never pushed was adopted live as it was: the same.
+        let adopted = meta(&[("b", failed)]);
+        let plan = plan_deploy(&c, &state, &adopted, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "b", "{:?}", plan.notes);
         // A rollback is that switch back itself: to a, started, without a start.
         let plan = crate::plan::plan_rollback(&c, &state, &m, &DeployId("id".into())).unwrap();
         assert_eq!(
@@ -814,20 +897,122 @@ mod tests {
             ("a", Some("b"))
         );
         assert!(!plan.steps.iter().any(|s| matches!(s, Step::Start { .. })));
-        // Not when a is stopped, or holds a version pushed but never checked.
-        for (a_state, a_records) in [
-            (stopped(&[]), vec![(D, x), (C, x)]),
-            (started(&[]), vec![(D, x)]),
+        assert!(!plan.notes.iter().any(|n| n.contains("switched back")));
+    }
+
+    #[test]
+    fn a_switch_back_already_partly_mapped_back_is_finished_without_moving_routes_twice() {
+        let c = config("[[routes.extra]]\ndomain = \"example.com\"\nhost = \"www\"\n");
+        let (x, y) = ("2026-01-01T00:00:00Z x", "2026-02-01T00:00:00Z y");
+        // The maps back run side by side: the extra route's went through, the main one's
+        // did not.
+        let state = pair(
+            started(&["www.example.com"]),
+            started(&["live.example.com", "www.example.com"]),
+        );
+        let m = meta(&[
+            ("a", &[(D, x), (C, x), (metadata::LIVE_SINCE, x)]),
+            ("b", &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)]),
+        ]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(
+            cf_lines(&plan)[..5],
+            [
+                "cf map-route a example.com --hostname live",
+                "cf unmap-route b example.com --hostname live",
+                "cf unmap-route b example.com --hostname www",
+                "cf stop b",
+                "cf push b --no-route"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_switch_back_is_finished_only_to_the_version_that_was_live() {
+        let c = config("");
+        let (x, y, z) = (
+            "2026-01-01T00:00:00Z x",
+            "2026-02-01T00:00:00Z y",
+            "2026-03-01T00:00:00Z z",
+        );
+        let failed: &[(&str, &str)] = &[(D, y), (C, y), (metadata::VERIFY_FAILED, y)];
+        let held: &[(&str, &str)] = &[(D, y), (C, y), (metadata::SWITCHED_BACK, y)];
+        let was_live: &[(&str, &str)] = &[(D, x), (C, x), (metadata::LIVE_SINCE, x)];
+        let crashed = Some(crate::cf::AppStatus {
+            instances: vec!["crashed".into()],
+            ..started(&[]).unwrap()
+        });
+        for (a_state, a_records, b_records, why) in [
+            (stopped(&[]), was_live, failed, "a is stopped"),
+            (None, was_live, failed, "a does not exist"),
+            (
+                crashed,
+                was_live,
+                failed,
+                "no instance of a is running (crashed)",
+            ),
+            // Pushed and checked by a later run, never switched to.
+            (
+                started(&[]),
+                &[(D, z), (C, z)][..],
+                failed,
+                "the records of a do not show that its version was live before",
+            ),
+            // Staged for approval: not put live by a resolution.
+            (
+                started(&["stg.example.com"]),
+                &[(D, z), (C, z), (metadata::STAGED, z)][..],
+                held,
+                "a holds the staging route stg.example.com",
+            ),
         ] {
             let state = pair(a_state, started(&["live.example.com"]));
-            let m = meta(&[("a", &a_records), ("b", failed)]);
+            let m = meta(&[("a", a_records), ("b", b_records)]);
             let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+            // As before: the new version goes to a, b serves meanwhile.
             assert_eq!(plan.target, "a", "{:?}", plan.notes);
-            assert!(plan
+            let push = plan
+                .steps
+                .iter()
+                .position(|s| matches!(s, Step::Push { .. }))
+                .unwrap();
+            assert!(
+                !plan.steps[..push]
+                    .iter()
+                    .any(|s| s.maps(RouteRole::Live) || matches!(s, Step::Stop { .. })),
+                "{:?}",
+                plan.steps
+            );
+            let warning = plan
                 .notes
                 .iter()
-                .any(|n| n.contains("cannot take the live routes back")));
+                .find(|n| n.starts_with("the live app b holds a version that "))
+                .unwrap_or_else(|| panic!("{why}: {:?}", plan.notes));
+            assert!(warning.contains(why), "{warning}");
+            assert!(
+                warning.ends_with("b serves until this run switches"),
+                "{warning}"
+            );
         }
+        let state = pair(stopped(&[]), started(&["live.example.com"]));
+        let m = meta(&[("a", was_live), ("b", failed)]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert!(
+            plan.notes[0].contains("holds a version that failed its verification after the switch (deploy 2026-02-01T00:00:00Z y)"),
+            "{:?}",
+            plan.notes
+        );
+        // A record of an older version on b says nothing about the one it holds now.
+        let stale: &[(&str, &str)] = &[(D, z), (C, z), (metadata::VERIFY_FAILED, y)];
+        let state = pair(started(&[]), started(&["live.example.com"]));
+        let m = meta(&[("a", was_live), ("b", stale)]);
+        let plan = plan_deploy(&c, &state, &m, &DeployId("id".into())).unwrap();
+        assert_eq!(plan.target, "a");
+        assert!(
+            !plan.notes.iter().any(|n| n.contains("switched back")),
+            "{:?}",
+            plan.notes
+        );
     }
 
     #[test]
