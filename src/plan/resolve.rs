@@ -1015,6 +1015,145 @@ mod tests {
         );
     }
 
+    /// Whole runs against the in-memory cf, from the states a switch back leaves.
+    mod after_a_switch_back {
+        use crate::cf::memory::MemoryCf;
+        use crate::context::Context;
+        use crate::error::Error;
+        use crate::metadata::{CHECKED, DEPLOY, LIVE_SINCE, VERIFY_FAILED};
+        use crate::ops::{self, SwitchOptions};
+        use crate::plan::fixtures::config;
+        use crate::plan::Kind;
+        use crate::report::Recorder;
+
+        const LIVE: &str = "live.example.com";
+        const QUICK: &str = "[smoke]\nenabled = false\n[switch]\ndrain = \"0s\"\n";
+        const OLD: &str = "2026-11-01T10:00:00Z ci";
+        const NEW: &str = "2026-11-02T10:00:00Z ci";
+
+        fn run(cf: &MemoryCf, kind: Kind) -> (Result<(), Error>, Vec<String>) {
+            let events = Recorder::default();
+            let config = config(QUICK);
+            let result = {
+                let mut ctx = Context::new(&config, cf, &events, "tester@host pid 1");
+                ctx.retry_pause = std::time::Duration::from_millis(1);
+                ops::run_kind(&ctx, kind, SwitchOptions::default())
+            };
+            (result, events.lines())
+        }
+
+        /// `a` was live (its version checked and live since OLD); `b`'s version failed its
+        /// verification, and `b` holds the live route (`b_live`) or not.
+        fn after_switch_back(a_started: bool, b_started: bool, b_live: bool) -> MemoryCf {
+            let b_routes: &[&str] = if b_live { &[LIVE] } else { &[] };
+            let a_routes: &[&str] = if b_live { &[] } else { &[LIVE] };
+            MemoryCf::new()
+                .app("a", a_started, a_routes)
+                .app("b", b_started, b_routes)
+                .annotate("a", DEPLOY, OLD)
+                .annotate("a", CHECKED, OLD)
+                .annotate("a", LIVE_SINCE, OLD)
+                .annotate("b", DEPLOY, NEW)
+                .annotate("b", CHECKED, NEW)
+                .annotate("b", VERIFY_FAILED, NEW)
+        }
+
+        #[test]
+        fn a_deploy_finishes_the_switch_back_then_pushes_over_the_rejected_version() {
+            let cf = after_switch_back(true, true, true);
+            let (result, lines) = run(&cf, Kind::Deploy);
+            result.unwrap();
+            let m = cf.mutations();
+            assert_eq!(
+                m[..4],
+                [
+                    "cf map-route a example.com --hostname live",
+                    "cf unmap-route b example.com --hostname live",
+                    "cf stop b",
+                    "cf push b --no-route",
+                ],
+                "{lines:#?}"
+            );
+            // The rejected version served nothing from the first call on.
+            for call in cf.calls().iter().filter(|c| c.changes_apps()) {
+                if call.argv[0] == "push" {
+                    break;
+                }
+                let holders = call.routes.get(LIVE).cloned().unwrap_or_default();
+                assert!(
+                    holders.iter().all(|(app, _)| app == "a") || call.argv[0] == "map-route",
+                    "{} {holders:?}",
+                    call.line()
+                );
+            }
+            cf.assert_always_served(LIVE);
+            assert_eq!(cf.routes("b"), [LIVE]);
+            assert_eq!(cf.started("a"), Some(false));
+            // A new version: the old record no longer counts.
+            assert!(cf.annotation("b", DEPLOY).as_deref() != Some(NEW));
+            assert!(lines.iter().any(|l| l.starts_with(
+                "warning: b holds the live routes with a version that was switched back from, and a is still started"
+            )), "{lines:#?}");
+        }
+
+        #[test]
+        fn with_the_previous_app_stopped_a_deploy_warns_and_goes_on_as_before() {
+            let cf = after_switch_back(false, true, true);
+            let (result, lines) = run(&cf, Kind::Deploy);
+            result.unwrap();
+            assert_eq!(cf.mutations()[0], "cf push a --no-route");
+            assert!(lines.iter().any(|l| l.starts_with(
+                "warning: the live app b holds a version that failed its verification after the switch"
+            ) && l.contains("(a is stopped)")), "{lines:#?}");
+            cf.assert_always_served(LIVE);
+            assert_eq!(cf.routes("a"), [LIVE]);
+        }
+
+        #[test]
+        fn a_rollback_to_the_rejected_version_writes_nothing() {
+            // The clean switch back: a live again, b stopped with its record.
+            let cf = after_switch_back(true, false, false);
+            let (result, _) = run(&cf, Kind::Rollback);
+            let e = result.unwrap_err().to_string();
+            assert!(
+                e.contains("b holds the newer version, which failed its verification after the switch, in the deploy ci started at 2026-11-02T10:00:00Z"),
+                "{e}"
+            );
+            assert!(
+                e.contains("a already serves the version that was live before it"),
+                "{e}"
+            );
+            // Not even the lock: decided from the first read.
+            assert!(cf.mutations().is_empty(), "{:?}", cf.mutations());
+            assert!(cf.services().is_empty(), "{:?}", cf.services());
+            assert!(
+                !cf.calls()
+                    .iter()
+                    .any(|c| c.argv.iter().any(|a| a == "PATCH" || a == "POST")),
+                "{:#?}",
+                cf.calls()
+            );
+        }
+
+        #[test]
+        fn a_rollback_is_allowed_once_a_later_deploy_replaced_the_rejected_version() {
+            let cf = after_switch_back(true, false, false);
+            // The fixed version goes to b and passes: the record names an older version.
+            let (result, _) = run(&cf, Kind::Deploy);
+            result.unwrap();
+            assert_eq!(cf.routes("b"), [LIVE]);
+            assert_eq!(cf.annotation("b", VERIFY_FAILED).as_deref(), Some(NEW));
+            // Back to a: the version that was live before the fixed one.
+            let (result, lines) = run(&cf, Kind::Rollback);
+            result.unwrap_or_else(|e| panic!("{e} {lines:#?}"));
+            assert_eq!(cf.routes("a"), [LIVE]);
+            // And forward again to the fixed version, which never failed.
+            let (result, lines) = run(&cf, Kind::Rollback);
+            result.unwrap_or_else(|e| panic!("{e} {lines:#?}"));
+            assert_eq!(cf.routes("b"), [LIVE]);
+        }
+    }
+
     #[test]
     fn a_rollback_to_a_rejected_version_is_refused() {
         let c = config("");
