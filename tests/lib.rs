@@ -2,6 +2,7 @@
 
 mod support;
 
+mod after_switch_back;
 mod bad_input;
 mod ci_recipes;
 mod cli;
