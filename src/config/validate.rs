@@ -72,6 +72,7 @@ pub(super) fn pair(
         staging,
         unlisted,
     } = routes(raw.routes, &mut problems);
+    let push_timeout_given = raw.push.timeout.is_some();
     let push = push(raw.push, base, limits, &mut problems, &mut warnings);
     let SmokeSection {
         smoke,
@@ -93,7 +94,8 @@ pub(super) fn pair(
     let switch = switch(raw.switch, &live_check, &mut problems);
     let verify = verify(raw.verify, &live[0], smoke_headers, &mut problems);
     if let Some(v) = &verify {
-        verify_within_lock(v, &push, &smoke, &switch, &lock, &mut problems);
+        let push = (&push, push_timeout_given);
+        verify_within_lock(v, push, &smoke, &switch, &lock, &mut problems);
     }
     if smoke.tls == Tls::Insecure {
         warnings.push(insecure_warning(&smoke, &switch, verify.as_ref()));
@@ -868,10 +870,11 @@ fn verify(
 /// beside the verification, not inside it, because a failed check at the end of the
 /// verification is followed by the switch back's own drain. What is left over covers
 /// the few cf calls of the switch. Problems on these keys are reported already: then
-/// their values here are defaults, not the user's.
+/// their values here are defaults, not the user's. `push.1`: whether `push.timeout` was
+/// given (its default comes from cf's limits, which the environment may raise).
 fn verify_within_lock(
     verify: &Verify,
-    push: &Push,
+    (push, push_timeout_given): (&Push, bool),
     smoke: &Smoke,
     switch: &Switch,
     lock: &LockSettings,
@@ -900,6 +903,11 @@ fn verify_within_lock(
         return;
     }
     let show = |d: Duration| humantime::format_duration(d).to_string();
+    let push_default = if push_timeout_given {
+        ""
+    } else {
+        " (its default: cf's staging and startup limits, and the upload)"
+    };
     let smoke_part = if smoke.enabled {
         format!(" + smoke.timeout = \"{}\"", show(smoke.timeout))
     } else {
@@ -918,7 +926,7 @@ fn verify_within_lock(
     problems.add(
         "verify.duration",
         format!(
-            "\"{}\" + switch.drain = \"{}\" + push.timeout = \"{}\"{smoke_part} make {}, which is not under \
+            "\"{}\" + switch.drain = \"{}\" + push.timeout = \"{}\"{push_default}{smoke_part} make {}, which is not under \
              lock.stale-after = \"{}\": a run can hold the deploy lock that long, and another deploy would break \
              it as stale during the verification and push to the previous app this run may switch back to; \
              {shorten}or raise lock.stale-after above {} (or lower push.timeout)",
@@ -1382,7 +1390,8 @@ start-timeout = "30m"
         let e = parse(&with("30m", "")).unwrap_err().to_string();
         assert!(
             e.contains(
-                "verify.duration: \"30m\" + switch.drain = \"10s\" + push.timeout = \"36m\" + smoke.timeout = \"1m\" \
+                "verify.duration: \"30m\" + switch.drain = \"10s\" + push.timeout = \"36m\" (its default: cf's staging \
+                 and startup limits, and the upload) + smoke.timeout = \"1m\" \
                  make 1h 7m 10s, which is not under lock.stale-after = \"1h\""
             ),
             "{e}"
@@ -1395,6 +1404,13 @@ start-timeout = "30m"
         // Each of the other keys moves the limit.
         assert!(parse(&with("30m", "[lock]\nstale-after = \"1h 10m\"\n")).is_ok());
         assert!(parse(&with("30m", "[push]\ntimeout = \"25m\"\n")).is_ok());
+        let e = parse(&with("30m", "[push]\ntimeout = \"30m\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("push.timeout = \"30m\" + smoke.timeout = \"1m\" make 1h 1m 10s"),
+            "{e}"
+        );
         assert_eq!(
             keys(&with("22m", "[switch]\ndrain = \"1m\"\n")),
             ["verify.duration"]
