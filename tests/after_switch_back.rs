@@ -161,7 +161,7 @@ fn a_verification_longer_than_the_lock_lasts_is_refused_before_any_cf_call() {
     // The lock would go stale mid-verification: another deploy would take the pair and
     // push to the app this run may switch back to.
     let t = Test::blue_live_green_stopped().with(
-        // The default deploy.toml has lock.stale-after = "1h" and smoke.timeout = "3s".
+        // The test deploy.toml: lock.stale-after = "1h", smoke.timeout = "3s", switch.drain = "0s".
         "[verify]\nduration = \"50m\"\n[push]\ntimeout = \"10m\"\n",
     );
     let run = t.run(&["deploy"]);
