@@ -129,7 +129,7 @@ pub(super) fn rollback_to_rejected(
     let m = meta.get(app);
     let record = |key: &str| m.and_then(|m| m.get(key));
     let label = record(metadata::LABEL)
-        .map(|l| format!(", labelled {l}"))
+        .map(|l| format!(" (labelled {l})"))
         .unwrap_or_default();
     let when = |deploy: Option<&str>| match deploy.and_then(|d| d.split_once(' ')) {
         Some((time, who)) => format!("in the deploy {who} started at {time}"),
@@ -137,20 +137,20 @@ pub(super) fn rollback_to_rejected(
     };
     let why = if m.is_some_and(AppMeta::verify_failed) {
         format!(
-            "failed its verification after the switch, {} (cf-bluegreen/verify-failed{label})",
+            "failed its verification after the switch, {} (cf-bluegreen/verify-failed)",
             when(record(metadata::VERIFY_FAILED))
         )
     } else {
         format!(
             "was switched back because another deployment of the suite did not pass \
-             (--all-or-nothing), {} (cf-bluegreen/switched-back{label})",
+             (--all-or-nothing), {} (cf-bluegreen/switched-back)",
             when(record(metadata::SWITCHED_BACK))
         )
     };
     PlanError::NoRollback {
         reason: format!(
-            "{app} holds the newer version, which {why}; {} already serves the version that was \
-             live before it",
+            "{app} holds the newer version{label}, which {why}; {} already serves the version \
+             that was live before it",
             config.other(app)
         ),
         hint: format!(
@@ -1112,11 +1112,12 @@ mod tests {
         #[test]
         fn a_rollback_to_the_rejected_version_writes_nothing() {
             // The clean switch back: a live again, b stopped with its record.
-            let cf = after_switch_back(true, false, false);
+            let cf =
+                after_switch_back(true, false, false).annotate("b", crate::metadata::LABEL, "v1.2");
             let (result, _) = run(&cf, Kind::Rollback);
             let e = result.unwrap_err().to_string();
             assert!(
-                e.contains("b holds the newer version, which failed its verification after the switch, in the deploy ci started at 2026-11-02T10:00:00Z"),
+                e.contains("b holds the newer version (labelled v1.2), which failed its verification after the switch, in the deploy ci started at 2026-11-02T10:00:00Z"),
                 "{e}"
             );
             assert!(
