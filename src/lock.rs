@@ -8,7 +8,9 @@
 //! moment exactly one gets it, with no wait and no read-back. The instance carries who
 //! holds it and since when (the annotation `cf-bluegreen/lock`, `WHO since TIME token
 //! TOKEN`), so that a run that finds it can say who holds it, and break it when it is
-//! older than `lock.stale-after` or with `--force-unlock`.
+//! older than `lock.stale-after` or with `--force-unlock`. While a run holds it, its
+//! time is brought forward every third of `lock.stale-after` ([`heartbeat`]), so that
+//! only the lock of a run that died grows stale, however long a run takes.
 //!
 //! # Why the state need not be read again once the lock is held
 //!
@@ -59,6 +61,8 @@ use crate::context::Context;
 use crate::error::Error;
 use crate::metadata::{self, sanitize, AppMeta};
 
+pub mod heartbeat;
+
 /// The tag on every lock instance, so that `cf services` shows what it is.
 pub const TAG: &str = "cf-bluegreen-lock";
 
@@ -74,6 +78,8 @@ pub struct Held {
     /// Taken only after another run's lock was found (and broken, or gone): that run may
     /// have changed the pair while this one read it, so the reads are stale.
     pub contended: bool,
+    /// The run's token in the lock's value, which [`heartbeat`] keeps when it refreshes it.
+    token: String,
 }
 
 /// What a lock says: `WHO since TIME token TOKEN`.
@@ -233,6 +239,7 @@ pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Res
                     name,
                     guid: instance.guid,
                     contended: attempt > 0,
+                    token: token.to_string(),
                 })
             }
             Ok(Created::NameTaken) if attempt > 0 => {
