@@ -52,7 +52,7 @@
 //! lock. Once this run holds the new lock, the broken annotation is removed.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cf::v3::Created;
 use crate::cf::CfError;
@@ -80,6 +80,9 @@ pub struct Held {
     pub contended: bool,
     /// The run's token in the lock's value, which [`heartbeat`] keeps when it refreshes it.
     token: String,
+    /// When its `since` was written: the first refresh is due an interval after this, not
+    /// after the reads that went on beside the create.
+    taken: Instant,
 }
 
 /// What a lock says: `WHO since TIME token TOKEN`.
@@ -221,6 +224,7 @@ pub fn clear_legacy(ctx: &Context, apps: &[(String, String)]) {
 /// (a second refusal means another run took it meanwhile).
 pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Result<Held, Error> {
     let name = name(ctx.config);
+    let taken = Instant::now();
     let value = format_value(ctx.who, SystemTime::now(), token);
     let failed = |e: CfError| Error::LockFailed {
         lock: name.clone(),
@@ -240,6 +244,7 @@ pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Res
                     guid: instance.guid,
                     contended: attempt > 0,
                     token: token.to_string(),
+                    taken,
                 })
             }
             Ok(Created::NameTaken) if attempt > 0 => {

@@ -79,7 +79,9 @@ impl Drop for StopOnDrop<'_> {
 }
 
 fn beat(ctx: &Context, held: &Held, every: Duration, stop: &Stop) {
-    while stop.wait_until(Instant::now() + every) {
+    let mut due = held.taken + every;
+    while stop.wait_until(due) {
+        due = Instant::now() + every;
         let value = format_value(ctx.who, SystemTime::now(), &held.token);
         let refreshed = ctx.cf.annotate_service_instance(
             &held.guid,
