@@ -99,6 +99,23 @@ pub fn format_value(who: &str, since: SystemTime, token: &str) -> String {
     ))
 }
 
+/// The time to write into a lock taken or refreshed now: rounded up to the second, as
+/// the value shows whole seconds. Rounded down, a lock would look up to a second older
+/// than it is, and a lock.stale-after of a few seconds would let another run break a
+/// lock that was refreshed a moment ago.
+pub fn since_now() -> SystemTime {
+    let now = SystemTime::now();
+    let into_second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    if into_second == 0 {
+        now
+    } else {
+        now + Duration::from_nanos(u64::from(1_000_000_000 - into_second))
+    }
+}
+
 pub fn parse_value(value: &str) -> LockInfo {
     let (holder, rest) = value.split_once(" since ").unwrap_or((value, ""));
     let since = rest
@@ -225,7 +242,7 @@ pub fn clear_legacy(ctx: &Context, apps: &[(String, String)]) {
 pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Result<Held, Error> {
     let name = name(ctx.config);
     let taken = Instant::now();
-    let value = format_value(ctx.who, SystemTime::now(), token);
+    let value = format_value(ctx.who, since_now(), token);
     let failed = |e: CfError| Error::LockFailed {
         lock: name.clone(),
         cause: e.to_string(),

@@ -8,9 +8,9 @@
 //! call at all.
 
 use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 
-use super::{format_value, Held};
+use super::{format_value, since_now, Held};
 use crate::context::Context;
 use crate::metadata;
 
@@ -82,7 +82,7 @@ fn beat(ctx: &Context, held: &Held, every: Duration, stop: &Stop) {
     let mut due = held.taken + every;
     while stop.wait_until(due) {
         due = Instant::now() + every;
-        let value = format_value(ctx.who, SystemTime::now(), &held.token);
+        let value = format_value(ctx.who, since_now(), &held.token);
         let refreshed = ctx.cf.annotate_service_instance(
             &held.guid,
             &[(metadata::LOCK, value.as_str())],
