@@ -9,8 +9,8 @@ use crate::support::*;
 fn a_verification_longer_than_stale_after_keeps_the_lock() {
     let t = Test::blue_live_green_stopped();
     let url = t.live_url().to_string();
-    // A refresh every second; `since` is written to the second, so a held lock is at most
-    // about two seconds old when another run reads it.
+    // A refresh every second: a held lock is about a second old at most when another run
+    // reads it.
     let base = t
         .default_config()
         .replace("stale-after = \"1h\"", "stale-after = \"3s\"");
