@@ -3,8 +3,8 @@
 //! that (a slow push, a long `[verify]`, a suite waiting at its gates) would otherwise lose
 //! its lock mid-run, and another deploy could push to the very app this run switches back
 //! to. So while the run works, a thread beside it writes a new `since` into the lock (same
-//! holder, same token) every third of `lock.stale-after`: two refreshes may fail in a row
-//! before anyone may break it. A run of a few minutes under the default hour makes no
+//! holder, same token) every third of `lock.stale-after`: one refresh may fail, and the
+//! next still lands before anyone may break it. A run of a few minutes under the default hour makes no
 //! call at all.
 
 use std::sync::{Condvar, Mutex};
