@@ -8,7 +8,9 @@
 //! moment exactly one gets it, with no wait and no read-back. The instance carries who
 //! holds it and since when (the annotation `cf-bluegreen/lock`, `WHO since TIME token
 //! TOKEN`), so that a run that finds it can say who holds it, and break it when it is
-//! older than `lock.stale-after` or with `--force-unlock`.
+//! older than `lock.stale-after` or with `--force-unlock`. While a run holds it, its
+//! time is brought forward every third of `lock.stale-after` ([`heartbeat`]), so that
+//! only the lock of a run that died grows stale, however long a run takes.
 //!
 //! # Why the state need not be read again once the lock is held
 //!
@@ -50,7 +52,7 @@
 //! lock. Once this run holds the new lock, the broken annotation is removed.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::cf::v3::Created;
 use crate::cf::CfError;
@@ -58,6 +60,8 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::metadata::{self, sanitize, AppMeta};
+
+pub mod heartbeat;
 
 /// The tag on every lock instance, so that `cf services` shows what it is.
 pub const TAG: &str = "cf-bluegreen-lock";
@@ -74,6 +78,11 @@ pub struct Held {
     /// Taken only after another run's lock was found (and broken, or gone): that run may
     /// have changed the pair while this one read it, so the reads are stale.
     pub contended: bool,
+    /// The run's token in the lock's value, which [`heartbeat`] keeps when it refreshes it.
+    token: String,
+    /// When its `since` was written: the first refresh is due an interval after this, not
+    /// after the reads that went on beside the create.
+    taken: Instant,
 }
 
 /// What a lock says: `WHO since TIME token TOKEN`.
@@ -88,6 +97,23 @@ pub fn format_value(who: &str, since: SystemTime, token: &str) -> String {
         "{who} since {} token {token}",
         humantime::format_rfc3339_seconds(since)
     ))
+}
+
+/// The time to write into a lock taken or refreshed now: rounded up to the second, as
+/// the value shows whole seconds. Rounded down, a lock would look up to a second older
+/// than it is, and a lock.stale-after of a few seconds would let another run break a
+/// lock that was refreshed a moment ago.
+pub fn since_now() -> SystemTime {
+    let now = SystemTime::now();
+    let into_second = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    if into_second == 0 {
+        now
+    } else {
+        now + Duration::from_nanos(u64::from(1_000_000_000 - into_second))
+    }
 }
 
 pub fn parse_value(value: &str) -> LockInfo {
@@ -215,7 +241,8 @@ pub fn clear_legacy(ctx: &Context, apps: &[(String, String)]) {
 /// (a second refusal means another run took it meanwhile).
 pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Result<Held, Error> {
     let name = name(ctx.config);
-    let value = format_value(ctx.who, SystemTime::now(), token);
+    let taken = Instant::now();
+    let value = format_value(ctx.who, since_now(), token);
     let failed = |e: CfError| Error::LockFailed {
         lock: name.clone(),
         cause: e.to_string(),
@@ -233,6 +260,8 @@ pub fn acquire(ctx: &Context, space_guid: &str, token: &str, force: bool) -> Res
                     name,
                     guid: instance.guid,
                     contended: attempt > 0,
+                    token: token.to_string(),
+                    taken,
                 })
             }
             Ok(Created::NameTaken) if attempt > 0 => {

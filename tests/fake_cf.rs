@@ -762,3 +762,47 @@ fn the_live_router_can_fail_one_app_and_lag_behind_new_mappings() {
         .trim_end_matches('"');
     assert_eq!(get(staging, None).2, "Hello from sinatra_b");
 }
+
+#[test]
+fn patching_a_service_instance_sets_its_annotations_and_keeps_the_rest() {
+    // The lock's heartbeat, as the tool sends it, on an instance with more than the lock.
+    let t = Test::blue_live_green_stopped().state_file(
+        &format!("services/{LOCK_NAME}"),
+        &format!(
+            "guid 5e000000-0000-4000-5e00-000000000001\ntag cf-bluegreen-lock\nannotation note kept\nannotation {LOCK} old since 2026-11-26T08:00:00Z token t\n"
+        ),
+    );
+    let curl = |path: &str, args: &[&str]| {
+        let mut all = vec!["curl", path];
+        all.extend(args);
+        let (code, out, err) = cf(&t, &all);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let body = format!(
+        r#"{{"metadata":{{"annotations":{{"{LOCK}":"me since 2026-11-26T09:00:00Z token t"}}}}}}"#
+    );
+    let answer = curl(
+        "/v3/service_instances/5e000000-0000-4000-5e00-000000000001",
+        &["-X", "PATCH", "-d", &body],
+    );
+    assert!(
+        answer.contains(r#""cf-bluegreen/lock":"me since 2026-11-26T09:00:00Z token t""#),
+        "{answer}"
+    );
+    assert!(answer.contains(r#""note":"kept""#), "{answer}");
+    assert!(
+        answer.contains(r#""tags":["cf-bluegreen-lock"]"#),
+        "{answer}"
+    );
+    assert_eq!(
+        t.lock_holder().as_deref(),
+        Some("me since 2026-11-26T09:00:00Z token t")
+    );
+    // Gone: the Cloud Controller's 404, with exit 0 as cf curl does.
+    let gone = curl(
+        "/v3/service_instances/5e000000-0000-4000-5e00-00000000dead",
+        &["-X", "PATCH", "-d", &body],
+    );
+    assert!(gone.contains("CF-ResourceNotFound"), "{gone}");
+}

@@ -11,6 +11,7 @@ mod deploy;
 mod environment;
 mod failures;
 mod fake_cf;
+mod heartbeat;
 mod init;
 mod interrupts;
 mod json;

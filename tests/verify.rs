@@ -363,3 +363,17 @@ fn a_rollback_finishes_a_switch_back_that_stopped_before_its_map_back() {
     t.assert_clean(BLUE, &[LIVE], Some("stopped"));
     assert_always_served(&t.log(), LIVE);
 }
+
+#[test]
+fn a_switch_finished_forward_and_then_verified_retires_the_old_app() {
+    let t = verifying(Test::blue_live_green_stopped(), "");
+    let run = t.run_with(&["deploy"], &[("FAKE_CF_FAIL", "unmap-route:1:after")]);
+    run.expect_code(0)
+        .stderr_has(&format!(
+            "{GREEN} has not been verified yet: verifying it now"
+        ))
+        .stderr_has(&format!("verify {GREEN} at "));
+    t.assert_clean(GREEN, &[LIVE], Some("stopped"));
+    assert!(t.annotation(GREEN, LIVE_SINCE).is_some());
+    assert_always_served(&t.log(), LIVE);
+}

@@ -177,7 +177,16 @@ impl<'a> CfClient<'a> {
     /// `cf curl`'s output, once it is known to be a body: not cf's HTTP trace, which v6
     /// and v7 print instead of the body when tracing is on in cf's config.
     fn curl_output(&self, command: &CfCommand) -> Result<CfOutput, CfError> {
-        let out = self.run_unchecked(command, self.timeout)?;
+        self.curl_output_with(command, &|| false)
+    }
+
+    /// [`CfClient::curl_output`], killed when `abort()` turns true.
+    fn curl_output_with(
+        &self,
+        command: &CfCommand,
+        abort: &dyn Fn() -> bool,
+    ) -> Result<CfOutput, CfError> {
+        let out = self.run_with(command, self.timeout, abort)?;
         if is_trace(&out.stdout) {
             return Err(CfError::Traced {
                 command: command.to_string(),
@@ -352,6 +361,32 @@ impl<'a> CfClient<'a> {
             &["-X", "DELETE"],
             v3::parse_deleted,
         )
+    }
+
+    /// `PATCH /v3/service_instances/GUID`, setting annotations: synchronous for a
+    /// user-provided instance (200 with it). `None` when the instance is gone. Killed when
+    /// `abort()` turns true, so that a run that ends need not wait for it.
+    pub fn annotate_service_instance(
+        &self,
+        guid: &str,
+        annotations: &[(&str, &str)],
+        abort: &dyn Fn() -> bool,
+    ) -> Result<Option<v3::ServiceInstance>, CfError> {
+        let body = v3::annotations_body(annotations);
+        let command = CfCommand::new([
+            "curl".to_string(),
+            format!("/v3/service_instances/{guid}"),
+            "-X".into(),
+            "PATCH".into(),
+            "-d".into(),
+            body,
+        ]);
+        let out = self.curl_output_with(&command, abort)?;
+        v3::parse_patched(&out.stdout).map_err(|status| CfError::Failed {
+            command: command.to_string(),
+            status,
+            output: out.combined,
+        })
     }
 
     /// The web process's instance count, memory and disk.

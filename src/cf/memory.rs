@@ -1863,7 +1863,8 @@ impl State {
 
     /// `/v3/service_instances`: POST creates a user-provided instance (422 when the name
     /// is taken in the space), GET lists them (`names`, `space_guids`);
-    /// `/v3/service_instances/GUID`: GET, and DELETE (204, no body).
+    /// `/v3/service_instances/GUID`: GET, PATCH of annotations (200 with the instance), and
+    /// DELETE (204, no body).
     fn api_service_instances(
         &mut self,
         method: &str,
@@ -1958,6 +1959,30 @@ impl State {
                     "DELETE" => {
                         self.services.remove(&name);
                         String::new()
+                    }
+                    // Annotations given are set (null removes one), the others stay.
+                    "PATCH" => {
+                        let Ok(body) = serde_json::from_str::<serde_json::Value>(data) else {
+                            return api_error(
+                                "CF-MessageParseError",
+                                "Request invalid due to parse error: invalid request body",
+                                1001,
+                            );
+                        };
+                        let service = self.services.get_mut(&name).expect("found above");
+                        if let Some(o) = body["metadata"]["annotations"].as_object() {
+                            for (k, v) in o {
+                                match v.as_str() {
+                                    Some(v) => {
+                                        service.annotations.insert(k.clone(), v.to_string());
+                                    }
+                                    None => {
+                                        service.annotations.remove(k);
+                                    }
+                                }
+                            }
+                        }
+                        self.json_service(&name, &self.services[&name])
                     }
                     _ => api_error("CF-NotFound", "Unknown request", 10000),
                 }

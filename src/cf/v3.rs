@@ -461,6 +461,33 @@ pub fn parse_deleted(body: &str) -> Result<(), String> {
     }
 }
 
+/// The answer to `PATCH /v3/service_instances/GUID`: for a user-provided instance the
+/// update is synchronous, 200 with the instance; `None` when it is gone (404), which for
+/// the lock means that another run broke it.
+pub fn parse_patched(body: &str) -> Result<Option<ServiceInstance>, String> {
+    if let Ok(e) = serde_json::from_str::<V3Errors>(body) {
+        if !e.errors.is_empty()
+            && e.errors
+                .iter()
+                .all(|e| e.code == 10010 || e.code == 60004 || e.title == "CF-ResourceNotFound")
+        {
+            return Ok(None);
+        }
+    }
+    let r: ServiceInstanceResource = parse(body, "a service instance")?;
+    Ok(Some(r.into()))
+}
+
+/// The body of `PATCH /v3/service_instances/GUID` that sets annotations (the others
+/// stay as they are).
+pub fn annotations_body(annotations: &[(&str, &str)]) -> String {
+    let annotations: serde_json::Map<String, serde_json::Value> = annotations
+        .iter()
+        .map(|(k, v)| (k.to_string(), serde_json::Value::from(*v)))
+        .collect();
+    serde_json::json!({ "metadata": { "annotations": annotations } }).to_string()
+}
+
 /// The body of `POST /v3/service_instances` for a user-provided instance.
 pub fn user_provided_body(
     name: &str,
@@ -550,6 +577,33 @@ mod tests {
             r#"{"errors":[{"code":10001,"title":"CF-Unknown","detail":"boom"}]}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn a_patched_lock_a_gone_one_and_an_error() {
+        let instance = r#"{"guid":"g1","name":"lock","type":"user-provided","metadata":{"labels":{},"annotations":{"cf-bluegreen/lock":"me since 2026-11-26T08:00:00Z token t"}}}"#;
+        let patched = parse_patched(instance).unwrap().unwrap();
+        assert_eq!(patched.guid, "g1");
+        assert_eq!(
+            patched.annotations["cf-bluegreen/lock"],
+            "me since 2026-11-26T08:00:00Z token t"
+        );
+        assert_eq!(
+            parse_patched(
+                r#"{"errors":[{"detail":"Service instance not found","title":"CF-ResourceNotFound","code":10010}]}"#
+            ),
+            Ok(None)
+        );
+        let err = parse_patched(
+            r#"{"errors":[{"code":10003,"title":"CF-NotAuthorized","detail":"You are not authorized to perform the requested action"}]}"#,
+        )
+        .unwrap_err();
+        assert!(err.contains("CF-NotAuthorized"), "{err}");
+        assert!(parse_patched("<html>502</html>").is_err());
+        assert_eq!(
+            annotations_body(&[("cf-bluegreen/lock", "me since T token t")]),
+            r#"{"metadata":{"annotations":{"cf-bluegreen/lock":"me since T token t"}}}"#
+        );
     }
 
     #[test]

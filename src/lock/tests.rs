@@ -288,3 +288,14 @@ fn the_old_annotation_lock_counts_as_held_unless_stale_or_forced() {
     assert!(warnings(&events)[0].contains("breaking a stale deploy lock"));
     assert_eq!(cf.annotation("a", metadata::LOCK), None);
 }
+
+#[test]
+fn a_lock_is_written_with_its_time_rounded_up_to_the_second() {
+    let before = SystemTime::now();
+    let since = since_now();
+    assert!(since >= before);
+    assert!(since < before + Duration::from_secs(1) + Duration::from_millis(100));
+    let value = format_value("me", since, "t");
+    // Read back, it is never older than it is.
+    assert!(parse_value(&value).since.unwrap() >= before);
+}

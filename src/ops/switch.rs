@@ -72,7 +72,9 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
         version: &observed.version,
         target: &observed.target,
     });
-    let result = (|| {
+    // A long run (a slow push, a long verification, a suite at its gates) must not see
+    // its lock broken as stale: it is refreshed until the plan and any recovery are over.
+    let result = lock::heartbeat::while_held(ctx, held.as_ref(), || {
         // A state that needs a human is reported before anything else is written (the
         // lock, if just taken, is released below).
         let plan = make_plan(ctx, kind, &observed, &id)?;
@@ -99,7 +101,7 @@ pub(super) fn switch(ctx: &Context, kind: Kind, options: SwitchOptions) -> Resul
             },
         });
         Ok(())
-    })();
+    });
     // The lock goes back only once the plan and any recovery are over, never beside the
     // final cleanup: a cleanup step that fails (or a `cf stop` that lands late) would
     // otherwise act on the pair while the next deploy already holds it, and could stop
