@@ -72,7 +72,6 @@ pub(super) fn pair(
         staging,
         unlisted,
     } = routes(raw.routes, &mut problems);
-    let push_timeout_given = raw.push.timeout.is_some();
     let push = push(raw.push, base, limits, &mut problems, &mut warnings);
     let SmokeSection {
         smoke,
@@ -93,10 +92,6 @@ pub(super) fn pair(
     };
     let switch = switch(raw.switch, &live_check, &mut problems);
     let verify = verify(raw.verify, &live[0], smoke_headers, &mut problems);
-    if let Some(v) = &verify {
-        let push = (&push, push_timeout_given);
-        verify_within_lock(v, push, &smoke, &switch, &lock, &mut problems);
-    }
     if smoke.tls == Tls::Insecure {
         warnings.push(insecure_warning(&smoke, &switch, verify.as_ref()));
     }
@@ -859,87 +854,6 @@ fn verify(
     })
 }
 
-/// A run's lock counts as stale after `lock.stale-after` from when it was taken, and it is
-/// not renewed while the run goes on. A verification is the one part of a run whose
-/// length the user chooses (minutes to hours), and while it lasts the previous app waits,
-/// started without routes, to be switched back to: a second deploy that broke the lock
-/// as stale would push to that very app, and the switch back would then put its version
-/// live. So the longest a run with `[verify]` may hold the lock must stay under
-/// `lock.stale-after`: the push (`push.timeout`, which includes its start), the check on
-/// the staging route (`smoke.timeout`), the verification, and `switch.drain` — counted
-/// beside the verification, not inside it, because a failed check at the end of the
-/// verification is followed by the switch back's own drain. What is left over covers
-/// the few cf calls of the switch. Problems on these keys are reported already: then
-/// their values here are defaults, not the user's. `push.1`: whether `push.timeout` was
-/// given (its default comes from cf's limits, which the environment may raise).
-fn verify_within_lock(
-    verify: &Verify,
-    (push, push_timeout_given): (&Push, bool),
-    smoke: &Smoke,
-    switch: &Switch,
-    lock: &LockSettings,
-    problems: &mut Problems,
-) {
-    const KEYS: [&str; 5] = [
-        "verify.duration",
-        "switch.drain",
-        "push.timeout",
-        "smoke.timeout",
-        "lock.stale-after",
-    ];
-    if !lock.enabled || problems.0.iter().any(|p| KEYS.contains(&p.key.as_str())) {
-        return;
-    }
-    let smoke_time = if smoke.enabled {
-        smoke.timeout
-    } else {
-        Duration::ZERO
-    };
-    let before = push.timeout.saturating_add(smoke_time);
-    let longest = before
-        .saturating_add(verify.duration)
-        .saturating_add(switch.drain);
-    if longest < lock.stale_after {
-        return;
-    }
-    let show = |d: Duration| humantime::format_duration(d).to_string();
-    let push_default = if push_timeout_given {
-        ""
-    } else {
-        " (its default: cf's staging and startup limits, and the upload)"
-    };
-    let smoke_part = if smoke.enabled {
-        format!(" + smoke.timeout = \"{}\"", show(smoke.timeout))
-    } else {
-        String::new()
-    };
-    let shorten = match lock
-        .stale_after
-        .checked_sub(before.saturating_add(switch.drain))
-    {
-        Some(room) if room > Duration::from_secs(1) => format!(
-            "shorten verify.duration to under {}, ",
-            show(Duration::from_secs(room.as_secs()))
-        ),
-        _ => String::new(),
-    };
-    problems.add(
-        "verify.duration",
-        format!(
-            "\"{}\" + switch.drain = \"{}\" + push.timeout = \"{}\"{push_default}{smoke_part} make {}, which is not under \
-             lock.stale-after = \"{}\": a run can hold the deploy lock that long, and another deploy would break \
-             it as stale during the verification and push to the previous app this run may switch back to; \
-             {shorten}or raise lock.stale-after above {} (or lower push.timeout)",
-            show(verify.duration),
-            show(switch.drain),
-            show(push.timeout),
-            show(longest),
-            show(lock.stale_after),
-            show(longest),
-        ),
-    );
-}
-
 fn resolve_path(base: &Path, s: &str) -> PathBuf {
     let p = Path::new(s);
     if p.is_absolute() || base.as_os_str().is_empty() {
@@ -1376,83 +1290,6 @@ start-timeout = "30m"
             e.contains("verify.interval: `1m` is longer than verify.duration = `10s`"),
             "{e}"
         );
-    }
-
-    #[test]
-    fn a_verification_must_end_well_before_the_lock_goes_stale() {
-        // The defaults: push.timeout 36m (cf's limits), smoke.timeout 1m, switch.drain 10s,
-        // lock.stale-after 1h: a verification of up to 22m 50s fits.
-        let with = |verify: &str, more: &str| {
-            format!("{MINIMAL}\n[verify]\nduration = \"{verify}\"\n{more}")
-        };
-        assert!(parse(&with("5m", "")).is_ok());
-        assert!(parse(&with("22m 49s", "")).is_ok());
-        let e = parse(&with("30m", "")).unwrap_err().to_string();
-        assert!(
-            e.contains(
-                "verify.duration: \"30m\" + switch.drain = \"10s\" + push.timeout = \"36m\" (its default: cf's staging \
-                 and startup limits, and the upload) + smoke.timeout = \"1m\" \
-                 make 1h 7m 10s, which is not under lock.stale-after = \"1h\""
-            ),
-            "{e}"
-        );
-        assert!(
-            e.contains("shorten verify.duration to under 22m 50s, or raise lock.stale-after above 1h 7m 10s"),
-            "{e}"
-        );
-        assert_eq!(keys(&with("22m 50s", "")), ["verify.duration"]);
-        // Each of the other keys moves the limit.
-        assert!(parse(&with("30m", "[lock]\nstale-after = \"1h 10m\"\n")).is_ok());
-        assert!(parse(&with("30m", "[push]\ntimeout = \"25m\"\n")).is_ok());
-        let e = parse(&with("30m", "[push]\ntimeout = \"30m\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("push.timeout = \"30m\" + smoke.timeout = \"1m\" make 1h 1m 10s"),
-            "{e}"
-        );
-        assert_eq!(
-            keys(&with("22m", "[switch]\ndrain = \"1m\"\n")),
-            ["verify.duration"]
-        );
-        assert!(parse(&with("22m", "[smoke]\nenabled = false\n")).is_ok());
-        // No lock, nothing to go stale.
-        assert!(parse(&with("2h", "[lock]\nenabled = false\n")).is_ok());
-        // Nothing is left for the verification at all: no length to shorten it to.
-        let e = parse(&with("1m", "[lock]\nstale-after = \"30m\"\n"))
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("; or raise lock.stale-after above 38m 10s"),
-            "{e}"
-        );
-        // A bad value is reported once, as itself, not as a verification too long.
-        assert_eq!(
-            keys(&with("30m", "[lock]\nstale-after = \"soon\"\n")),
-            ["lock.stale-after"]
-        );
-    }
-
-    #[test]
-    fn a_deployments_verify_must_end_well_before_the_lock_goes_stale() {
-        let suite = |verify: &str| {
-            format!(
-                "[lock]\nstale-after = \"1h\"\n[verify]\nduration = \"5m\"\n\
-                 [[deployments]]\nname = \"web\"\n[deployments.apps]\nblue = \"w_a\"\ngreen = \"w_b\"\n\
-                 [deployments.routes]\ndomain = \"example.com\"\nlive = \"web\"\nstaging = \"web-staging\"\n\
-                 [[deployments]]\nname = \"api\"\n[deployments.apps]\nblue = \"a_a\"\ngreen = \"a_b\"\n\
-                 [deployments.routes]\ndomain = \"example.com\"\nlive = \"api\"\nstaging = \"api-staging\"\n\
-                 [deployments.verify]\nduration = \"{verify}\"\n"
-            )
-        };
-        let path = Path::new("deploy.toml");
-        assert!(crate::config::Suite::parse(&suite("20m"), path).is_ok());
-        let e = crate::config::Suite::parse(&suite("45m"), path)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("verify.duration: \"45m\" + switch.drain"), "{e}");
-        assert!(e.contains("api"), "{e}");
-        assert!(!e.contains("web"), "{e}");
     }
 
     #[test]
